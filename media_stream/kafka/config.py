@@ -1,0 +1,58 @@
+"""librdkafka configuration built from Settings: bootstrap resolution and security."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from media_stream.config import Settings
+from media_stream.domain.errors import ConfigurationError
+
+LOCAL_STATE_FILE = "state.json"
+
+
+def local_state_path(settings: Settings) -> Path:
+    """Where `media-stream dev up` records the running local broker (pid, port, bootstrap)."""
+    return settings.local_kafka.home / LOCAL_STATE_FILE
+
+
+def resolve_bootstrap(settings: Settings) -> str:
+    """Configured servers win; otherwise the local dev broker, if one is running."""
+    if settings.kafka.bootstrap_servers:
+        return settings.kafka.bootstrap_servers
+    env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if env:
+        return env
+    state = local_state_path(settings)
+    if state.exists():
+        return json.loads(state.read_text())["bootstrap"]
+    raise ConfigurationError(
+        "no Kafka configured: set MEDIA_STREAM_KAFKA__BOOTSTRAP_SERVERS "
+        "or start the local broker with `media-stream dev up`"
+    )
+
+
+def client_config(settings: Settings, bootstrap: str | None = None) -> dict[str, Any]:
+    """Common librdkafka settings for every client (consumer, producer, admin)."""
+    k = settings.kafka
+    conf: dict[str, Any] = {
+        "bootstrap.servers": bootstrap or resolve_bootstrap(settings),
+        "client.id": k.client_id,
+        "security.protocol": k.security_protocol,
+    }
+    if k.sasl_mechanism:
+        conf["sasl.mechanism"] = k.sasl_mechanism
+    if k.sasl_username:
+        conf["sasl.username"] = k.sasl_username
+    if k.sasl_password is not None:
+        conf["sasl.password"] = k.sasl_password.get_secret_value()
+    for key, value in (
+        ("ssl.ca.location", k.ssl_ca_location),
+        ("ssl.certificate.location", k.ssl_certificate_location),
+        ("ssl.key.location", k.ssl_key_location),
+    ):
+        if value:
+            conf[key] = value
+    return conf
