@@ -1,0 +1,1 @@
+"""What users call: publish requests, follow outcomes. (The full SDK grows here.)"""

@@ -1,0 +1,128 @@
+"""Outcome events: what agents publish in place of the original HTTP callbacks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class JobStatus(str, Enum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class OutcomeEnvelope:
+    job_id: str
+    project_id: str
+    request_id: str
+    render_version: int
+
+
+@dataclass(frozen=True)
+class ImageReady(OutcomeEnvelope):
+    scene_id: str = ""
+    scene_index: int = 0
+    url: str = ""
+    storage_key: str = ""
+    width: int = 0
+    height: int = 0
+    seed: int = 0
+    prompt: str = ""
+    negative_prompt: str = ""
+    model: str = ""
+    render_ms: int = 0
+    sha256: str = ""
+    created_at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class ImageSummary:
+    scene_id: str
+    url: str
+    storage_key: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SceneFailure:
+    scene_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BatchCompleted(OutcomeEnvelope):
+    total_images: int = 0
+    images: tuple[ImageSummary, ...] = ()
+    failures: tuple[SceneFailure, ...] = ()
+    completed_at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class AudioReady(OutcomeEnvelope):
+    kind: str = "narration"
+    url: str = ""
+    storage_key: str = ""
+    duration_seconds: float = 0.0
+    sample_rate: int = 0
+    format: str = "wav"
+    model: str = ""
+    sha256: str = ""
+    created_at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class JobStatusChanged:
+    job_id: str
+    project_id: str
+    status: str
+    request_id: str | None = None
+    progress: float = 0.0
+    error: str | None = None
+    render_version: int = 1
+    updated_at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class JobFailed:
+    job_id: str
+    project_id: str
+    reason: str
+    error_class: str
+    retryable: bool
+    request_id: str | None = None
+    render_version: int = 1
+    failed_at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Header:
+    key: str
+    value: bytes | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    error_class: str
+    error_message: str
+    key: bytes | None = None
+    value: bytes | None = None
+    headers: tuple[Header, ...] = ()
+    job_id: str | None = None
+    project_id: str | None = None
+    failed_at: datetime = field(default_factory=_now)

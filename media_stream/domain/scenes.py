@@ -1,0 +1,74 @@
+"""From a validated storyboard to the exact work of each scene: prompts, seeds, sizes."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from media_stream.domain.limits import MAX_SEED
+from media_stream.domain.requests import Character, StoryboardRequested
+from media_stream.domain.styles import image_style
+
+
+@dataclass(frozen=True)
+class SceneWork:
+    """One image to render: everything a renderer needs, nothing about Kafka or storage."""
+
+    scene_id: str
+    scene_index: int
+    prompt: str
+    negative_prompt: str
+    style: str
+    width: int
+    height: int
+    steps: int
+    guidance: float
+    seed: int
+    characters: tuple[Character, ...] = ()
+
+    @property
+    def batch_key(self) -> tuple:
+        """Scenes with equal batch keys may share one renderer call, whatever their project."""
+        return (self.width, self.height, self.steps, self.guidance)
+
+
+def derived_seed(*parts: str) -> int:
+    """A stable seed from ids: a retry of the same request renders the same pixels."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") & MAX_SEED
+
+
+def _character_clause(characters: tuple[Character, ...]) -> str:
+    described = [f"{c.name} ({c.description})" if c.description else c.name for c in characters]
+    return ", ".join(described)
+
+
+def plan_scenes(request: StoryboardRequested) -> list[SceneWork]:
+    """Scene work in scene order. Seeds: the request's seed plus the scene index, or, when absent,
+    one derived from (projectId, requestId) so that it is chosen once and reported."""
+    cfg = request.style_config
+    style = image_style(cfg.style)
+    base_seed = cfg.seed if cfg.seed is not None else derived_seed(request.project_id, request.request_id)
+    negative = ", ".join(p for p in (style.negative_prompt, cfg.negative_prompt) if p)
+    work = []
+    for index, scene in enumerate(request.scenes):
+        parts = [scene.prompt]
+        if scene.characters:
+            parts.append(_character_clause(scene.characters))
+        parts.append(style.prompt_suffix)
+        work.append(
+            SceneWork(
+                scene_id=scene.scene_id,
+                scene_index=index,
+                prompt=", ".join(parts),
+                negative_prompt=negative,
+                style=cfg.style,
+                width=cfg.width,
+                height=cfg.height,
+                steps=cfg.steps,
+                guidance=cfg.guidance,
+                seed=(base_seed + index) & MAX_SEED,
+                characters=scene.characters,
+            )
+        )
+    return work

@@ -1,0 +1,76 @@
+"""Producers: transactional for agents (outcomes + offsets in one transaction), idempotent for clients."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
+
+from confluent_kafka import KafkaException, Producer, TopicPartition
+
+from media_stream.config import Settings
+from media_stream.kafka.config import client_config
+from media_stream.kafka.messages import ConsumedMessage, OutgoingMessage
+
+
+class EventProducer:
+    """Idempotent producer (acks=all) for clients publishing requests."""
+
+    def __init__(self, settings: Settings, bootstrap: str | None = None, **overrides: Any) -> None:
+        conf = client_config(settings, bootstrap)
+        conf.update({"enable.idempotence": True, "acks": "all", "linger.ms": 5})
+        conf.update(overrides)
+        self._producer = Producer(conf)
+
+    def send(self, message: OutgoingMessage) -> None:
+        self._producer.produce(message.topic, key=message.key, value=message.value, headers=list(message.headers))
+        self._producer.poll(0)
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        remaining = self._producer.flush(timeout_s)
+        if remaining:
+            raise KafkaException(f"{remaining} messages not delivered within {timeout_s}s")
+
+
+class TransactionalProducer:
+    """Publishes outcomes and commits consumed offsets atomically (KIP-447 fencing via group metadata)."""
+
+    def __init__(self, settings: Settings, transactional_id: str, bootstrap: str | None = None, **overrides: Any) -> None:
+        conf = client_config(settings, bootstrap)
+        conf.update({"transactional.id": transactional_id, "enable.idempotence": True, "linger.ms": 5})
+        conf.update(overrides)
+        self._producer = Producer(conf)
+        self._producer.init_transactions(30)
+
+    def send(self, message: OutgoingMessage) -> None:
+        self._producer.produce(message.topic, key=message.key, value=message.value, headers=list(message.headers))
+
+    @contextmanager
+    def transaction(self, consumed: Iterable[ConsumedMessage] = (), group_metadata: Any = None) -> Iterator[None]:
+        """Begin; run the body (sends); commit with the consumed offsets; abort on any error."""
+        self._producer.begin_transaction()
+        try:
+            yield
+            offsets = _next_offsets(consumed)
+            if offsets:
+                self._producer.send_offsets_to_transaction(offsets, group_metadata, 30)
+            self._producer.commit_transaction(60)
+        except BaseException:
+            self._abort()
+            raise
+
+    def _abort(self) -> None:
+        try:
+            self._producer.abort_transaction(30)
+        except KafkaException:
+            pass  # a fatal error surfaces on the next call; the caller restarts the agent
+
+    def close(self) -> None:
+        self._producer.flush(10)
+
+
+def _next_offsets(consumed: Iterable[ConsumedMessage]) -> list[TopicPartition]:
+    highest: dict[tuple[str, int], int] = {}
+    for msg in consumed:
+        key = (msg.topic, msg.partition)
+        highest[key] = max(highest.get(key, -1), msg.offset)
+    return [TopicPartition(t, p, o + 1) for (t, p), o in highest.items()]
