@@ -19,7 +19,7 @@ app = typer.Typer(help="Kafka generation requests in, images, narration and musi
 app.add_typer(dev_app, name="dev", help="The local Kafka broker for development and tests.")
 app.add_typer(topics_app, name="topics", help="Topics as code: topics.yaml applied to the cluster.")
 app.add_typer(schemas_app, name="schemas", help="Avro contracts: list and compatibility check.")
-console = Console()
+console = Console(soft_wrap=True)
 
 
 @app.command()

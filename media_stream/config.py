@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     topics_file: Path = PROJECT_ROOT / "topics.yaml"
+    # A profile of topics.yaml ("local" for a single-node broker); None = the file's defaults.
+    topics_profile: str | None = None
     schemas_dir: Path = PROJECT_ROOT / "schemas"
 
 

@@ -6,6 +6,7 @@ ImageReady as it arrives and the BatchCompleted, says where the PNGs are, stops 
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady, JobFailed
 from media_stream.domain.requests import Character, Scene, StoryboardRequested, StyleConfig
 from media_stream.runtime.routes import ImageRoutes
+from media_stream.topics.spec import load_topics
 
 LEA = Character("lea", "Léa", "a girl of eight with a yellow raincoat and curly brown hair")
 FOX = Character("fox", "the fox", "a small red fox with a blue scarf")
@@ -52,6 +54,7 @@ def run_demo(settings: Settings, scenes: int, keep_running: bool, console: Conso
     from media_stream.kafka.config import resolve_bootstrap
     from media_stream.topics.apply import apply_topics
 
+    _log_to_file(Path(settings.storage.root).parent / "demo.log")
     with ExitStack() as stack:
         if settings.kafka.bootstrap_servers:
             bootstrap = settings.kafka.bootstrap_servers
@@ -66,21 +69,28 @@ def run_demo(settings: Settings, scenes: int, keep_running: bool, console: Conso
             bootstrap = resolve_bootstrap(settings)
             console.print(f"Kafka: local broker at [bold]{bootstrap}[/bold]")
 
-        result = apply_topics(settings, profile="local", bootstrap=bootstrap)
+        profile = settings.topics_profile or (None if settings.kafka.bootstrap_servers else "local")
+        result = apply_topics(settings, profile=profile, bootstrap=bootstrap)
         console.print(f"Topics: {result.summary}")
 
         worker = _start_worker(settings, bootstrap, stack)
         console.print(f"Agent: image worker pid {worker.pid} (preview renderer, filesystem store at {settings.storage.root})")
 
-        routes = ImageRoutes()
+        routes = ImageRoutes.from_topics(load_topics(settings.topics_file))
         subscriber = OutcomeSubscriber(settings, [routes.image_ready, routes.batch_completed, routes.job_failed], bootstrap)
         stack.callback(subscriber.close)
         request = sample_storyboard(scenes)
         publisher = RequestPublisher(settings, bootstrap)
         publisher.publish(request)
-        publisher.flush()
+        publisher.close()
         console.print(f"Published StoryboardRequested job [bold]{request.job_id}[/bold]: {scenes} scenes with Léa and the fox")
         return _follow(subscriber, request, worker, console)
+
+
+def _log_to_file(path: Path) -> None:
+    """Client and librdkafka logs go to a file; the console shows the story."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 def _start_worker(settings: Settings, bootstrap: str, stack: ExitStack) -> subprocess.Popen:

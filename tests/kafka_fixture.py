@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import os
 import re
-import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from media_stream.config import Settings
+from media_stream.kafka.admin import await_leaders
 from media_stream.kafka.probe import BrokerUnavailable, wait_until_ready
 
 DEFAULT_IMAGE = "confluentinc/cp-kafka:7.9.0"  # KRaft; testcontainers' KafkaContainer expects cp-kafka
@@ -143,7 +142,7 @@ def unique_topic(kafka_admin: AdminClient, request: pytest.FixtureRequest) -> It
         )
         futures[name].result(timeout=60)
         created.append(name)
-        _await_leaders(kafka_admin, name, partitions)
+        await_leaders(kafka_admin, name, partitions)
         return name
 
     yield create
@@ -154,14 +153,3 @@ def unique_topic(kafka_admin: AdminClient, request: pytest.FixtureRequest) -> It
             except KafkaException:
                 pass  # best effort: the name is unique, a leftover harms no other test
 
-
-def _await_leaders(admin: AdminClient, topic: str, partitions: int, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        described: Any = admin.list_topics(topic, timeout=10).topics.get(topic)
-        if described is not None and described.error is None and len(described.partitions) == partitions:
-            if all(p.leader >= 0 for p in described.partitions.values()):
-                return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"topic {topic} has no leader for every partition after {timeout_s:g}s")
-        time.sleep(0.1)

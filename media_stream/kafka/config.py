@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from media_stream.config import Settings
 from media_stream.domain.errors import ConfigurationError
 
 LOCAL_STATE_FILE = "state.json"
+LIBRDKAFKA_LOG = logging.getLogger("media_stream.librdkafka")
 
 
 def local_state_path(settings: Settings) -> Path:
@@ -34,6 +36,13 @@ def resolve_bootstrap(settings: Settings) -> str:
     )
 
 
+def bootstrap_is_local_dev(settings: Settings) -> bool:
+    """True when clients will reach the local dev broker (nothing configured, its state file present)."""
+    if settings.kafka.bootstrap_servers or os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return False
+    return local_state_path(settings).exists()
+
+
 def client_config(settings: Settings, bootstrap: str | None = None) -> dict[str, Any]:
     """Common librdkafka settings for every client (consumer, producer, admin)."""
     k = settings.kafka
@@ -41,6 +50,8 @@ def client_config(settings: Settings, bootstrap: str | None = None) -> dict[str,
         "bootstrap.servers": bootstrap or resolve_bootstrap(settings),
         "client.id": k.client_id,
         "security.protocol": k.security_protocol,
+        # librdkafka's own log lines go through Python logging (delivered on poll), not stderr.
+        "logger": LIBRDKAFKA_LOG,
     }
     if k.sasl_mechanism:
         conf["sasl.mechanism"] = k.sasl_mechanism

@@ -30,6 +30,11 @@ class EventProducer:
         if remaining:
             raise KafkaException(f"{remaining} messages not delivered within {timeout_s}s")
 
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Deliver what is queued, then let librdkafka go (its threads end with the object)."""
+        self.flush(timeout_s)
+        del self._producer
+
 
 class TransactionalProducer:
     """Publishes outcomes and commits consumed offsets atomically (KIP-447 fencing via group metadata)."""

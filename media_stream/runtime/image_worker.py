@@ -31,6 +31,7 @@ from media_stream.runtime.routes import ImageRoutes
 from media_stream.runtime.storyboard import StoryboardRenderer
 from media_stream.runtime.tracing import child_traceparent
 from media_stream.serde.codec import EventCodec
+from media_stream.topics.spec import load_topics
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,13 @@ class ImageWorker:
         self,
         settings: Settings,
         storyboards: StoryboardRenderer,
-        routes: ImageRoutes = ImageRoutes(),
+        routes: ImageRoutes | None = None,
         bootstrap: str | None = None,
         group_id: str | None = None,
         codec: EventCodec | None = None,
     ) -> None:
         self.settings = settings
-        self.routes = routes
+        self.routes = routes = routes or ImageRoutes.from_topics(load_topics(settings.topics_file))
         self.storyboards = storyboards
         self.codec = codec or EventCodec.from_settings(settings)
         self.encoder = EventEncoder(self.codec)

@@ -1,0 +1,79 @@
+"""`media-stream topics ...`: apply topics.yaml to the cluster, describe live against declared."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from media_stream.config import Settings, get_settings
+from media_stream.domain.errors import MediaStreamError
+from media_stream.kafka.config import bootstrap_is_local_dev
+
+topics_app = typer.Typer(help="Topics as code: topics.yaml applied to the cluster.", no_args_is_help=True)
+console = Console()
+
+PROFILE_HELP = "Profile of topics.yaml (e.g. local for a single-node broker). Default: MEDIA_STREAM_TOPICS_PROFILE, or local when talking to the local dev broker."
+
+
+def _profile(settings: Settings, profile: str | None, bootstrap: str | None) -> str | None:
+    if profile is not None:
+        return profile
+    if settings.topics_profile is not None:
+        return settings.topics_profile
+    return "local" if bootstrap is None and bootstrap_is_local_dev(settings) else None
+
+
+@topics_app.command()
+def apply(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the diff, change nothing."),
+    profile: Optional[str] = typer.Option(None, help=PROFILE_HELP),
+    bootstrap: Optional[str] = typer.Option(None, help="Kafka bootstrap servers (default: configured or local dev broker)."),
+    allow_cleanup_policy_change: bool = typer.Option(False, help="Let apply change a topic's cleanup.policy (it can delete or keep data)."),
+) -> None:
+    """Create missing topics, raise partition counts, alter configs; print the diff."""
+    from media_stream.topics.apply import apply_topics
+
+    settings = get_settings()
+    try:
+        result = apply_topics(settings, _profile(settings, profile, bootstrap), bootstrap, dry_run, allow_cleanup_policy_change)
+    except MediaStreamError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    for line in result.plan.lines():
+        console.print(escape(line), highlight=False)
+    console.print(result.summary)
+    if dry_run and result.plan.refusals:
+        raise typer.Exit(1)
+
+
+@topics_app.command()
+def describe(
+    profile: Optional[str] = typer.Option(None, help=PROFILE_HELP),
+    bootstrap: Optional[str] = typer.Option(None, help="Kafka bootstrap servers."),
+) -> None:
+    """Each declared topic: declared and live partitions, replication, cleanup policy, differences."""
+    from media_stream.topics.apply import describe_topics
+
+    settings = get_settings()
+    try:
+        rows = describe_topics(settings, _profile(settings, profile, bootstrap), bootstrap)
+    except MediaStreamError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    table = Table("topic", "role", "partitions", "rf", "cleanup", "live vs declared")
+    for row in rows:
+        live = row.live
+        table.add_row(
+            row.spec.name,
+            row.spec.role,
+            f"{live.partitions if live else '-'} / {row.spec.partitions}",
+            f"{live.replication_factor if live else '-'} / {row.spec.replication_factor}",
+            f"{live.config.get('cleanup.policy', '-') if live else '-'} / {row.spec.cleanup_policy}",
+            escape("; ".join(row.differences)) or "[green]matches[/green]",
+        )
+    console.print(table)
+    console.print("columns show live / declared")
