@@ -112,7 +112,8 @@ def test_a_storyboard_flows_from_request_to_ready_images_and_batch_completed(
         assert Image.open(path).size == (256, 192) == (event.width, event.height)
         assert event.storage_key == f"images/proj-lea/job-story/{event.scene_id}/1.png"
         assert "preview" in event.model
-        assert "watercolor" in event.prompt and "Léa" in event.prompt
+        assert "watercolor" in event.prompt and "a small red fox with a blue scarf" in event.prompt
+        assert ("a girl with a yellow raincoat" in event.prompt) == (event.scene_id != "s3")
     batch = next(e for _, e in seen if isinstance(e, BatchCompleted) and e.job_id == "job-story")
     assert batch.total_images == 3 and batch.failures == ()
     assert [i.storage_key for i in batch.images] == [e.storage_key for e in ready]
