@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import unicodedata
 import time
 from typing import Sequence
 
@@ -66,10 +67,17 @@ def _colour(rng: random.Random) -> tuple[int, int, int]:
     return rng.randrange(40, 230), rng.randrange(40, 230), rng.randrange(40, 230)
 
 
+def _printable(text: str) -> str:
+    """Pillow's embedded font is ASCII only: 'Léa' is labelled 'Lea' rather than a box."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c if c.isascii() else "?" for c in decomposed if not unicodedata.combining(c))
+
+
 def _label(draw: ImageDraw.ImageDraw, work: SceneWork) -> None:
     font = ImageFont.load_default()
+    prompt = _printable(work.prompt)
     lines = ["PREVIEW - not a diffusion render", f"scene {work.scene_index + 1}: {work.scene_id}", f"seed {work.seed}"]
-    lines += [work.prompt[i : i + 48] for i in range(0, min(len(work.prompt), 144), 48)]
+    lines += [prompt[i : i + 48] for i in range(0, min(len(prompt), 144), 48)]
     y = 4
     for line in lines:
         draw.rectangle([2, y - 1, 4 + 6 * len(line), y + 11], fill=(0, 0, 0))
