@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from media_stream.bench.cli import bench_app
 from media_stream.config import get_settings
 from media_stream.dev.cli import dev_app
 from media_stream.domain.errors import MediaStreamError
@@ -19,6 +20,7 @@ app = typer.Typer(help="Kafka generation requests in, images, narration and musi
 app.add_typer(dev_app, name="dev", help="The local Kafka broker for development and tests.")
 app.add_typer(topics_app, name="topics", help="Topics as code: topics.yaml applied to the cluster.")
 app.add_typer(schemas_app, name="schemas", help="Avro contracts: list and compatibility check.")
+app.add_typer(bench_app, name="bench", help="Benchmarks: figures as JSON, never pass/fail.")
 console = Console(soft_wrap=True)
 
 
