@@ -26,22 +26,25 @@ console = Console(soft_wrap=True)
 
 @app.command()
 def worker(
-    medium: str = typer.Argument("image", help="image (audio comes with the audio issue)"),
+    medium: str = typer.Argument("image", help="image or audio"),
     max_batch_size: Optional[int] = typer.Option(None, help="Largest renderer batch."),
+    in_flight: Optional[int] = typer.Option(None, help="Requests in work before the agent pauses its partitions."),
     bootstrap: Optional[str] = typer.Option(None, help="Kafka bootstrap servers (default: configured or local dev broker)."),
     log_level: str = typer.Option("INFO"),
 ) -> None:
     """Run a GPU agent in the consumer group until SIGTERM."""
-    from media_stream.runtime.agent import run_image_agent
+    from media_stream.runtime.assembly import MEDIA, run_agent
 
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
     if max_batch_size is not None:
         settings.worker.max_batch_size = max_batch_size
-    if medium != "image":
-        raise typer.BadParameter(f"unknown medium {medium!r} (allowed: image)")
+    if in_flight is not None:
+        settings.worker.in_flight_window = in_flight
+    if medium not in MEDIA:
+        raise typer.BadParameter(f"unknown medium {medium!r} (allowed: {', '.join(MEDIA)})")
     try:
-        run_image_agent(settings, bootstrap)
+        run_agent(settings, medium, bootstrap)
     except MediaStreamError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc

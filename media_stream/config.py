@@ -63,11 +63,78 @@ class StorageSettings(BaseModel):
     secure: bool = False
 
 
+class SdxlSettings(BaseModel):
+    """The SDXL image backend (``worker.image_backend = "sdxl"``), after the original GPU_CONFIG.
+
+    Every model is a hub id (resolved in the Hugging Face cache; with ``HF_HUB_OFFLINE=1`` only
+    the cache is read) or a local folder. A model that cannot be found is a ConfigurationError
+    at ``load()`` naming it. Env: ``MEDIA_STREAM_WORKER__SDXL__MODEL`` and so on.
+    """
+
+    model: str = Field(
+        default="stabilityai/stable-diffusion-xl-base-1.0",
+        description="SDXL base: hub id or local diffusers folder.",
+    )
+    variant: str | None = Field(default=None, description="Weight variant to load, e.g. 'fp16'.")
+    cache_dir: Path | None = Field(default=None, description="Hugging Face cache; unset: HF_HOME's.")
+    scheduler: Literal["dpm_multistep", "dpm_multistep_karras", "euler", "euler_ancestral", "ddim", "model"] = Field(
+        default="dpm_multistep",
+        description="Sampler: DPMSolverMultistep as in the original; 'model' keeps the folder's own.",
+    )
+    dtype: Literal["auto", "float16", "bfloat16", "float32"] = Field(
+        default="auto", description="'auto': float16 on CUDA, float32 on CPU."
+    )
+    device: str = Field(default="auto", description="'auto': cuda when available, else cpu; or 'cuda:1', 'cpu'.")
+    memory_fraction: float = Field(
+        default=0.9, gt=0.0, le=1.0, description="Share of the GPU's memory this process may allocate."
+    )
+    attention_slicing: bool = Field(default=False, description="Slice attention (less memory, slower).")
+    vae_tiling: bool = Field(default=False, description="Decode the VAE in tiles (large images, less memory).")
+    torch_compile: bool = Field(default=False, description="torch.compile the UNet (slow first render).")
+    controlnet_model: str | None = Field(
+        default="diffusers/controlnet-canny-sdxl-1.0",
+        description=(
+            "Canny ControlNet for scenes with a control image; empty/None disables it. The original "
+            "'lllyasviel/sd-controlnet-canny' is an SD 1.5 ControlNet and does not fit SDXL: use an "
+            "SDXL canny ControlNet such as 'diffusers/controlnet-canny-sdxl-1.0'."
+        ),
+    )
+    controlnet_conditioning_scale: float = Field(default=0.5, ge=0.0, le=2.0)
+    canny_low_threshold: int = Field(default=100, ge=0, le=255)
+    canny_high_threshold: int = Field(default=200, ge=0, le=255)
+    ip_adapter_model: str | None = Field(
+        default="h94/IP-Adapter", description="IP-Adapter repo or folder for character consistency; empty/None disables it."
+    )
+    ip_adapter_subfolder: str = Field(default="sdxl_models", description="Folder of the weights inside it.")
+    ip_adapter_weight_name: str = "ip-adapter_sdxl.safetensors"
+    ip_adapter_image_encoder_folder: str = Field(
+        default="image_encoder", description="CLIP image encoder, relative to the subfolder."
+    )
+    ip_adapter_scale: float = Field(default=0.6, ge=0.0, le=2.0, description="Weight of a character reference.")
+    consistency_model: str | None = Field(
+        default=None,
+        description="CLIP vision model scoring scene-vs-reference consistency (e.g. openai/clip-vit-large-patch14); None: no score.",
+    )
+    consistency_threshold: float = Field(default=0.8, ge=-1.0, le=1.0, description="Cosine at or above which a scene passes.")
+
+    def enabled(self, value: str | None) -> bool:
+        return bool(value and value.strip() and value.strip().lower() not in ("none", "off", "false"))
+
+
 class WorkerSettings(BaseModel):
     group_id: str = "media-stream-image-agents"
     max_batch_size: int = Field(default=4, ge=1, le=64)
     poll_timeout_s: float = 0.2
-    image_backend: Literal["preview"] = "preview"
+    # Requests taken into work and not finished; beyond it the agent pauses its partitions.
+    in_flight_window: int = Field(default=64, ge=1, le=10_000)
+    max_poll_records: int = Field(default=500, ge=1, le=10_000)
+    # Kafka's limit between polls; the agent polls every turn, renders run on their own thread.
+    max_poll_interval_ms: int = Field(default=300_000, ge=10_000)
+    # An agent that dies mid-transaction blocks read_committed readers of that partition for this long.
+    transaction_timeout_ms: int = Field(default=10_000, ge=1_000)
+    shutdown_timeout_s: float = 120.0
+    image_backend: Literal["preview", "sdxl"] = "preview"
+    sdxl: SdxlSettings = Field(default_factory=SdxlSettings)
 
 
 class Settings(BaseSettings):

@@ -46,3 +46,7 @@ class UnexpectedEventType(PermanentError):
 
 class ConfigurationError(MediaStreamError):
     """The deployment is misconfigured; raised at startup with what to fix."""
+
+
+class RenderCancelled(MediaStreamError):
+    """A render stopped between steps because its job was cancelled; the job ends cancelled."""

@@ -23,7 +23,7 @@ from confluent_kafka.admin import (
 from media_stream.config import Settings
 from media_stream.domain.errors import ConfigurationError, RetriableError
 from media_stream.kafka.config import client_config
-from media_stream.topics.plan import LiveTopic
+from media_stream.topics.plan import LiveTopic, same_value
 from media_stream.topics.spec import TopicSpec
 
 TIMEOUT_S = 30.0
@@ -87,6 +87,18 @@ class TopicAdmin:
             return
         for resource, future in self.client.incremental_alter_configs(resources, request_timeout=TIMEOUT_S).items():
             self._wait(future, f"alter configs of {resource.name}")
+        self._await_configs(changes)
+
+    def _await_configs(self, changes: Mapping[str, Mapping[str, str]]) -> None:
+        """Brokers apply config changes asynchronously: return once describe shows them."""
+        deadline = time.monotonic() + TIMEOUT_S
+        while True:
+            live = self.live_topics(changes)
+            if all(same_value(live[name].config.get(k), v) for name, values in changes.items() for k, v in values.items() if name in live):
+                return
+            if time.monotonic() > deadline:
+                raise RetriableError(f"config changes not visible after {TIMEOUT_S:g}s: {dict(changes)}")
+            time.sleep(0.1)
 
     def _call(self, fn: Any, what: str) -> Any:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -29,12 +29,33 @@ def consumer_config(settings: Settings, group_id: str, bootstrap: str | None = N
     return conf
 
 
-class EventConsumer:
-    """Thin wrapper: subscribe, poll into ConsumedMessage values, expose group metadata."""
+PartitionsCallback = Callable[[list[tuple[str, int]]], None]
 
-    def __init__(self, settings: Settings, group_id: str, topics: Iterable[str], bootstrap: str | None = None, **overrides: Any) -> None:
+
+class EventConsumer:
+    """Thin wrapper: subscribe, poll into ConsumedMessage values, expose group metadata.
+
+    Rebalance callbacks receive (topic, partition) pairs and run inside ``poll`` on the polling
+    thread; with cooperative-sticky assignment they see only the partitions that change hands.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        group_id: str,
+        topics: Iterable[str],
+        bootstrap: str | None = None,
+        on_assign: PartitionsCallback | None = None,
+        on_revoke: PartitionsCallback | None = None,
+        on_lost: PartitionsCallback | None = None,
+        **overrides: Any,
+    ) -> None:
         self._consumer = Consumer(consumer_config(settings, group_id, bootstrap, **overrides))
-        self._consumer.subscribe(list(topics))
+        callbacks: dict[str, Any] = {}
+        for name, callback in (("on_assign", on_assign), ("on_revoke", on_revoke), ("on_lost", on_lost)):
+            if callback is not None:
+                callbacks[name] = _adapt(callback)
+        self._consumer.subscribe(list(topics), **callbacks)
 
     def poll(self, timeout_s: float) -> ConsumedMessage | None:
         msg = self._consumer.poll(timeout_s)
@@ -49,6 +70,17 @@ class EventConsumer:
             return None
         return from_confluent(msg)
 
+    def consume(self, max_messages: int, timeout_s: float) -> list[ConsumedMessage]:
+        """Up to ``max_messages`` messages, waiting at most ``timeout_s`` for the first."""
+        out = []
+        for msg in self._consumer.consume(max_messages, timeout_s):
+            err = msg.error()
+            if err is None:
+                out.append(from_confluent(msg))
+            elif err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
+                raise KafkaException(err)
+        return out
+
     def position_after(self, message: ConsumedMessage) -> TopicPartition:
         return TopicPartition(message.topic, message.partition, message.offset + 1)
 
@@ -58,5 +90,22 @@ class EventConsumer:
     def assignment(self) -> list[tuple[str, int]]:
         return [(tp.topic, tp.partition) for tp in self._consumer.assignment()]
 
+    def pause(self, partitions: Iterable[tuple[str, int]]) -> None:
+        tps = [TopicPartition(t, p) for t, p in partitions]
+        if tps:
+            self._consumer.pause(tps)
+
+    def resume(self, partitions: Iterable[tuple[str, int]]) -> None:
+        tps = [TopicPartition(t, p) for t, p in partitions]
+        if tps:
+            self._consumer.resume(tps)
+
     def close(self) -> None:
         self._consumer.close()
+
+
+def _adapt(callback: PartitionsCallback) -> Callable[[Any, list[TopicPartition]], None]:
+    def on_change(_consumer: Any, partitions: list[TopicPartition]) -> None:
+        callback([(tp.topic, tp.partition) for tp in partitions])
+
+    return on_change

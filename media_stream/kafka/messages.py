@@ -26,8 +26,9 @@ class ConsumedMessage:
 class OutgoingMessage:
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a tombstone (compacted topics)
     headers: tuple[tuple[str, bytes], ...] = field(default_factory=tuple)
+    partition: int | None = None  # None: the partitioner picks from the key
 
 
 def from_confluent(msg) -> ConsumedMessage:  # noqa: ANN001 - confluent_kafka.Message

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from confluent_kafka import KafkaException, Producer, TopicPartition
 
@@ -22,7 +22,7 @@ class EventProducer:
         self._producer = Producer(conf)
 
     def send(self, message: OutgoingMessage) -> None:
-        self._producer.produce(message.topic, key=message.key, value=message.value, headers=list(message.headers))
+        self._producer.produce(message.topic, **_produce_args(message))
         self._producer.poll(0)
 
     def flush(self, timeout_s: float = 30.0) -> None:
@@ -47,17 +47,26 @@ class TransactionalProducer:
         self._producer.init_transactions(30)
 
     def send(self, message: OutgoingMessage) -> None:
-        self._producer.produce(message.topic, key=message.key, value=message.value, headers=list(message.headers))
+        self._producer.produce(message.topic, **_produce_args(message))
 
     @contextmanager
-    def transaction(self, consumed: Iterable[ConsumedMessage] = (), group_metadata: Any = None) -> Iterator[None]:
-        """Begin; run the body (sends); commit with the consumed offsets; abort on any error."""
+    def transaction(
+        self,
+        consumed: Iterable[ConsumedMessage] = (),
+        group_metadata: Any = None,
+        offsets: Mapping[tuple[str, int], int] | None = None,
+    ) -> Iterator[None]:
+        """Begin; run the body (sends); commit with the consumed offsets; abort on any error.
+
+        ``consumed`` commits past those messages; ``offsets`` gives positions (next offset to
+        read) per (topic, partition) directly.
+        """
         self._producer.begin_transaction()
         try:
             yield
-            offsets = _next_offsets(consumed)
-            if offsets:
-                self._producer.send_offsets_to_transaction(offsets, group_metadata, 30)
+            positions = _next_offsets(consumed) + [TopicPartition(t, p, o) for (t, p), o in (offsets or {}).items()]
+            if positions:
+                self._producer.send_offsets_to_transaction(positions, group_metadata, 30)
             self._producer.commit_transaction(60)
         except BaseException:
             self._abort()
@@ -71,6 +80,13 @@ class TransactionalProducer:
 
     def close(self) -> None:
         self._producer.flush(10)
+
+
+def _produce_args(message: OutgoingMessage) -> dict[str, Any]:
+    args: dict[str, Any] = {"key": message.key, "value": message.value, "headers": list(message.headers)}
+    if message.partition is not None:
+        args["partition"] = message.partition
+    return args
 
 
 def _next_offsets(consumed: Iterable[ConsumedMessage]) -> list[TopicPartition]:

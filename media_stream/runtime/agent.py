@@ -1,34 +1,320 @@
-"""Assemble an image agent from settings and run it until SIGTERM/SIGINT."""
+"""The agent loop: consume → schedule per key → render (on the render thread) → publish + commit.
+
+The main thread owns the consumer and the transactional producer. It never blocks on a render:
+it polls (with its partitions paused when the in-flight window is full), collects finished
+steps from the render thread, and publishes them. Each loop turn that changed anything ends in
+one transaction holding the outcomes, the state changes (progress, dedupe) and the offsets up to
+the lowest unfinished request of each partition, committed with the group metadata (KIP-447).
+"""
 
 from __future__ import annotations
 
 import logging
-import signal
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
 
 from media_stream.config import Settings
-from media_stream.render.registry import image_renderer
-from media_stream.runtime.image_worker import ImageWorker
-from media_stream.runtime.storyboard import StoryboardRenderer
-from media_stream.storage.factory import object_store
+from media_stream.domain.errors import PermanentError, RenderCancelled, RetriableError
+from media_stream.domain.outcomes import JobStatus, JobStatusChanged
+from media_stream.kafka.consumer import EventConsumer
+from media_stream.kafka.messages import ConsumedMessage, OutgoingMessage
+from media_stream.kafka.partition_reader import read_to_end
+from media_stream.kafka.producer import TransactionalProducer
+from media_stream.runtime.control_feed import ControlEvent, ControlFeed
+from media_stream.runtime.dead_letters import dead_letter_messages
+from media_stream.runtime.decoding import best_effort_ids, decode_request
+from media_stream.runtime.encoding import EventEncoder
+from media_stream.runtime.medium import Medium
+from media_stream.runtime.offsets import OffsetLedger
+from media_stream.runtime.render_thread import RenderThread
+from media_stream.runtime.retry import RetryPolicy
+from media_stream.runtime.routes import AgentRoutes
+from media_stream.runtime.scheduler import Job, KeyScheduler
+from media_stream.runtime.tracing import child_traceparent
+from media_stream.serde.codec import EventCodec
+from media_stream.state.changelog import ChangelogTable, TableSpec, restore_tables
+from media_stream.state.records import JobProgress, RequestHandled
 
 log = logging.getLogger(__name__)
+REMEMBERED_CANCELS = 10_000
 
 
-def build_image_worker(settings: Settings, bootstrap: str | None = None, group_id: str | None = None) -> ImageWorker:
-    store = object_store(settings.storage)
-    store.check()
-    storyboards = StoryboardRenderer(image_renderer(settings.worker), store)
-    return ImageWorker(settings, storyboards, bootstrap=bootstrap, group_id=group_id)
+class AgentLostPartitions(RetriableError):
+    """Partitions were lost (not revoked): restart the agent so it rejoins from committed state."""
 
 
-def run_image_agent(settings: Settings, bootstrap: str | None = None) -> None:
-    worker = build_image_worker(settings, bootstrap)
+class Agent:
+    def __init__(
+        self,
+        settings: Settings,
+        medium: Medium,
+        routes: AgentRoutes,
+        producer: TransactionalProducer,
+        consumer_factory: Any,
+        codec: EventCodec,
+        control: ControlFeed | None,
+        bootstrap: str | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+    ) -> None:
+        self.settings = settings
+        self.medium = medium
+        self.routes = routes
+        self.producer = producer
+        self.codec = codec
+        self.encoder = EventEncoder(codec)
+        self.control = control
+        self.bootstrap = bootstrap
+        self.retry = retry
+        self.scheduler = KeyScheduler()
+        self.ledger = OffsetLedger()
+        self.handled: ChangelogTable[RequestHandled] = ChangelogTable(TableSpec(routes.dedupe, RequestHandled), codec)
+        self.progress: ChangelogTable[JobProgress] = ChangelogTable(TableSpec(routes.progress, JobProgress), codec)
+        self.pending: list[OutgoingMessage] = []
+        self.cancelled: OrderedDict[str, str] = OrderedDict()  # jobId → projectId, for jobs not seen yet
+        self.assigned: set[tuple[str, int]] = set()
+        self.paused = False
+        self.lost = False
+        self.started_ms = int(time.time() * 1000)
+        self.stopping = threading.Event()
+        self.renders = RenderThread(self._render_batch)
+        self.consumer: EventConsumer = consumer_factory(self._on_assign, self._on_revoke, self._on_lost)
+        self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "duplicates": 0}
 
-    def stop(signum: int, _frame: object) -> None:
-        log.info("signal %d: finishing the scene in hand, then leaving", signum)
-        worker.stopping.set()
+    # ---- the loop -------------------------------------------------------------------------
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log.info("image agent up: backend=%s store=%s", settings.worker.image_backend, settings.storage.backend)
-    worker.run()
+    def run(self, until: Any = lambda: False) -> None:
+        self.medium.load()
+        try:
+            while not self.stopping.is_set() and not until():
+                self.turn()
+            self._drain_for_shutdown()
+        finally:
+            self.renders.stop()
+            if self.control is not None:
+                self.control.close()
+            self.consumer.close()  # leaves the group; revocation commits what is finished
+            self.producer.close()
+
+    def turn(self) -> None:
+        busy = self.renders.in_flight > 0 or len(self.scheduler) > 0
+        for message in self.consumer.consume(self.settings.worker.max_poll_records, 0.02 if busy else self.settings.worker.poll_timeout_s):
+            self._accept(message)
+        if self.lost:
+            raise AgentLostPartitions("the consumer group revoked this agent's partitions without a clean handover")
+        if self.control is not None:
+            for event in self.control.drain():
+                self._cancel(event)
+        for batch, results in self.renders.collect():
+            for job, result in zip(batch, results):
+                self._step_finished(job, result)
+        self._finish_heads()
+        self._dispatch()
+        self._commit()
+        self._flow_control()
+
+    def _drain_for_shutdown(self) -> None:
+        """SIGTERM: start nothing new; finish the steps in hand, publish, commit."""
+        deadline = time.monotonic() + self.settings.worker.shutdown_timeout_s
+        while self.renders.in_flight and time.monotonic() < deadline:
+            for batch, results in self.renders.collect(timeout_s=0.1):
+                for job, result in zip(batch, results):
+                    self._step_finished(job, result)
+            self.consumer.poll(0)  # stay in the group while the last render finishes
+        self._finish_heads()
+        self._commit()
+
+    # ---- requests in ------------------------------------------------------------------------
+
+    def _accept(self, message: ConsumedMessage) -> None:
+        tp = (message.topic, message.partition)
+        self.ledger.add(tp, message.offset)
+        trace = child_traceparent(message.header("traceparent"))
+        try:
+            request = decode_request(self.codec, message, self.routes.request_types)
+            plan = self.medium.plan(request)
+        except PermanentError as error:
+            log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, error)
+            ids = best_effort_ids(self.codec, message)
+            self.pending += dead_letter_messages(self.encoder, self.routes, message, error, ids, trace)
+            self.ledger.finish(tp, message.offset)
+            self.counters["dead_letters"] += 1
+            return
+        request = plan.request
+        if self.handled.get(message.partition, f"{request.project_id}/{request.request_id}") is not None:
+            log.info("request %s of %s was handled already; its outcome stands", request.request_id, request.project_id)
+            self.ledger.finish(tp, message.offset)
+            self.counters["duplicates"] += 1
+            return
+        job = Job(key=request.project_id, message=message, request=request, steps=plan.steps, trace=trace)
+        self.counters["accepted"] += 1
+        if self.cancelled.pop(request.job_id, None) is not None:
+            self._end(job, JobStatus.CANCELLED, [], error="cancelled before it started")
+            return
+        progress = self.progress.get(message.partition, f"{request.project_id}/{request.job_id}")
+        if progress is not None and progress.request_id == request.request_id:
+            self.medium.restore(job, progress)
+            log.info("job %s resumes after %d finished steps", request.job_id, job.next_step)
+        self.scheduler.enqueue(job)
+        self._status(job, JobStatus.QUEUED if job.next_step == 0 else JobStatus.PROCESSING, job.next_step / max(len(job.steps), 1))
+
+    # ---- rendering ----------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        if self.stopping.is_set():
+            return
+        while self.renders.has_room():
+            batch = self.scheduler.take_batch(time.monotonic(), self.settings.worker.max_batch_size, self.medium.batch_key)
+            if not batch:
+                return
+            for job in batch:
+                if job.next_step == 0 and job.attempts == 0:
+                    self._status(job, JobStatus.PROCESSING, 0.0)
+            self.renders.submit(batch)
+
+    def _render_batch(self, batch: list[Job]) -> list[Any]:
+        """On the render thread: the medium renders and stores each job's current step."""
+        return self.medium.render(batch, lambda job: job.cancel_requested or job.revoked)
+
+    def _step_finished(self, job: Job, result: Any) -> None:
+        job.running = False
+        if job.revoked:
+            return  # its partition moved on: the new owner redoes this step
+        if isinstance(result, RenderCancelled):
+            job.cancel_requested = True
+            return
+        if isinstance(result, RetriableError):
+            job.attempts += 1
+            delay = self.retry.delay(job.attempts)
+            if delay is not None:
+                log.warning("job %s step %d: %s; retry %d in %.2fs", job.job_id, job.next_step, result, job.attempts, delay)
+                job.not_before = time.monotonic() + delay
+                return
+            job.failures.append(self.medium.step_failure(job, f"gave up after {job.attempts} attempts: {result}"))
+        elif isinstance(result, BaseException):
+            job.failures.append(self.medium.step_failure(job, f"{type(result).__name__}: {result}"))
+        else:
+            job.results.append(result)
+            self.pending += self.medium.step_events(job, result)
+            self.counters["rendered_steps"] += 1
+        job.attempts = 0
+        job.not_before = 0.0
+        job.next_step += 1
+        if not job.done:
+            self.pending.append(self.progress.put(job.message.partition, f"{job.key}/{job.job_id}", self.medium.progress(job)))
+        self._status(job, JobStatus.PROCESSING, job.next_step / len(job.steps))
+
+    def _finish_heads(self) -> None:
+        for job in self.scheduler.finished_heads():
+            if job.cancel_requested and not job.done:
+                self._end(job, JobStatus.CANCELLED, [], error="cancelled")
+                continue
+            events, completed = self.medium.completion_events(job)
+            if not completed:
+                ids = best_effort_ids(self.codec, job.message)
+                error = PermanentError("; ".join(str(getattr(f, "reason", f)) for f in job.failures))
+                events = events + dead_letter_messages(self.encoder, self.routes, job.message, error, ids, job.trace)[:1]
+            self._end(job, JobStatus.COMPLETED if completed else JobStatus.FAILED, events)
+
+    def _end(self, job: Job, status: JobStatus, events: list[OutgoingMessage], error: str | None = None) -> None:
+        """The job's one terminal outcome, its dedupe record, and its offset released, together."""
+        partition = job.message.partition
+        request = job.request
+        self.pending += events
+        self._status(job, status, 1.0 if status is JobStatus.COMPLETED else job.next_step / max(len(job.steps), 1), error)
+        record = RequestHandled(request.request_id, request.job_id, request.project_id, status.value, request.render_version)
+        self.pending.append(self.handled.put(partition, record.key, record))
+        if self.progress.get(partition, f"{job.key}/{job.job_id}") is not None:
+            self.pending.append(self.progress.delete(partition, f"{job.key}/{job.job_id}"))
+        self.scheduler.remove(job)
+        self.ledger.finish(job.tp, job.message.offset)
+        self.counters[status.value] += 1
+
+    # ---- cancel ---------------------------------------------------------------------------------
+
+    def _cancel(self, event: ControlEvent) -> None:
+        cancel = event.cancel
+        job = self.scheduler.find(cancel.job_id)
+        if job is not None and job.key == cancel.project_id:
+            job.cancel_requested = True
+            if not job.running and job is not self._head(job):
+                self._end(job, JobStatus.CANCELLED, [], error=f"cancelled while queued: {cancel.reason}".rstrip(": "))
+            return
+        self.cancelled[cancel.job_id] = cancel.project_id
+        while len(self.cancelled) > REMEMBERED_CANCELS:
+            self.cancelled.popitem(last=False)
+        owner = (self.routes.requests, event.partition) in self.assigned
+        fresh = event.timestamp_ms is None or event.timestamp_ms >= self.started_ms - 5_000
+        if owner and fresh:
+            ended = next((h for h in self.handled.values(event.partition) if h.job_id == cancel.job_id and h.project_id == cancel.project_id), None)
+            if ended is not None:
+                del self.cancelled[cancel.job_id]
+                note = f"cancel ignored: the job already ended {ended.outcome}"
+                status = JobStatus(ended.outcome)
+            else:
+                note = "cancel recorded for a job no agent has started; it will be dropped if it arrives"
+                status = JobStatus.CANCELLED
+            event_out = JobStatusChanged(cancel.job_id, cancel.project_id, status.value, cancel.request_id, 1.0 if ended else 0.0, note)
+            self.pending.append(self.encoder.message(self.routes.job_status, cancel.job_id, event_out, child_traceparent(None)))
+
+    def _head(self, job: Job) -> Job | None:
+        return next((j for j in self.scheduler.jobs() if j.key == job.key), None)
+
+    # ---- publishing -----------------------------------------------------------------------------
+
+    def _status(self, job: Job, status: JobStatus, progress: float, error: str | None = None) -> None:
+        r = job.request
+        event = JobStatusChanged(r.job_id, r.project_id, status.value, r.request_id, round(progress, 4), error, r.render_version)
+        self.pending.append(self.encoder.message(self.routes.job_status, r.job_id, event, job.trace))
+
+    def _commit(self) -> None:
+        offsets = self.ledger.advance()
+        if not self.pending and not offsets:
+            return
+        messages, self.pending = self.pending, []
+        with self.producer.transaction(offsets=offsets, group_metadata=self.consumer.group_metadata()):
+            for message in messages:
+                self.producer.send(message)
+
+    def _flow_control(self) -> None:
+        full = len(self.scheduler) >= self.settings.worker.in_flight_window
+        if full and not self.paused:
+            self.consumer.pause(self.assigned)
+            self.paused = True
+        elif not full and self.paused:
+            self.consumer.resume(self.assigned)
+            self.paused = False
+
+    # ---- rebalancing ------------------------------------------------------------------------------
+
+    def _on_assign(self, partitions: list[tuple[str, int]]) -> None:
+        numbers = sorted(p for t, p in partitions if t == self.routes.requests)
+        self.assigned.update(partitions)
+        tables = [self.handled, self.progress]
+        wanted = [(table.topic, p) for table in tables for p in numbers]
+        read = read_to_end(self.settings, self.bootstrap, wanted)
+        counts = restore_tables(tables, numbers, lambda topic, p: read[(topic, p)])
+        log.info("assigned %s; restored %s", numbers, counts)
+        if self.paused:
+            self.consumer.pause(partitions)
+
+    def _on_revoke(self, partitions: list[tuple[str, int]]) -> None:
+        self._commit()  # what is finished is published before the partitions change hands
+        self._release(partitions)
+
+    def _on_lost(self, partitions: list[tuple[str, int]]) -> None:
+        # The group moved on without us (session timeout): our uncommitted work and in-memory
+        # progress no longer match any partition we own. Like a Kafka Streams task migrated, the
+        # agent stops dirty; its supervisor restarts it and it rejoins from the committed state.
+        self.pending.clear()
+        self._release(partitions)
+        self.lost = True
+
+    def _release(self, partitions: list[tuple[str, int]]) -> None:
+        dropped = self.scheduler.revoke(partitions)
+        self.ledger.forget(partitions)
+        self.handled.forget(p for _, p in partitions)
+        self.progress.forget(p for _, p in partitions)
+        self.assigned.difference_update(partitions)
+        log.info("released %s (%d jobs handed over)", sorted(p for _, p in partitions), len(dropped))

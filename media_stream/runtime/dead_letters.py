@@ -7,12 +7,12 @@ from media_stream.domain.outcomes import DeadLetter, Header, JobFailed, JobStatu
 from media_stream.kafka.messages import ConsumedMessage, OutgoingMessage
 from media_stream.runtime.decoding import BestEffortIds
 from media_stream.runtime.encoding import EventEncoder
-from media_stream.runtime.routes import ImageRoutes
+from media_stream.runtime.routes import AgentRoutes
 
 
 def dead_letter_messages(
     encoder: EventEncoder,
-    routes: ImageRoutes,
+    routes: AgentRoutes,
     message: ConsumedMessage,
     error: Exception,
     ids: BestEffortIds,

@@ -1,4 +1,4 @@
-"""Where an image agent reads and writes: topic names taken from topics.yaml by role."""
+"""Where an agent reads and writes: topic names taken from topics.yaml by role."""
 
 from __future__ import annotations
 
@@ -6,26 +6,42 @@ from dataclasses import dataclass
 
 from media_stream.topics.spec import TopicsFile
 
+MEDIA_REQUEST_ROLES = {"image": "image_requests", "audio": "audio_requests"}
+
 
 @dataclass(frozen=True)
-class ImageRoutes:
+class AgentRoutes:
     requests: str
-    image_ready: str
-    batch_completed: str
+    dead_letters: str
     job_status: str
     job_failed: str
-    dead_letters: str
+    control: str
+    dedupe: str
+    progress: str
     request_types: tuple[str, ...]
+    image_ready: str | None = None
+    batch_completed: str | None = None
+    audio_ready: str | None = None
+    character_registry: str | None = None
 
     @classmethod
-    def from_topics(cls, topics: TopicsFile) -> ImageRoutes:
-        requests = topics.by_role("image_requests")
+    def from_topics(cls, topics: TopicsFile, medium: str = "image") -> AgentRoutes:
+        requests = topics.by_role(MEDIA_REQUEST_ROLES[medium])
         return cls(
             requests=requests.name,
-            image_ready=topics.name("image_ready"),
-            batch_completed=topics.name("batch_completed"),
+            dead_letters=topics.name(f"{requests.role}_dlq"),
             job_status=topics.name("job_status"),
             job_failed=topics.name("job_failed"),
-            dead_letters=topics.name("image_requests_dlq"),
+            control=topics.name("control"),
+            dedupe=topics.name("dedupe"),
+            progress=topics.name("job_progress"),
             request_types=requests.events,
+            image_ready=topics.name("image_ready"),
+            batch_completed=topics.name("batch_completed"),
+            audio_ready=topics.name("audio_ready"),
+            character_registry=topics.name("character_registry"),
         )
+
+    @property
+    def state_topics(self) -> tuple[str, ...]:
+        return tuple(t for t in (self.dedupe, self.progress, self.character_registry) if t)

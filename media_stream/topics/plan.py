@@ -124,8 +124,13 @@ def _config_changes(spec: TopicSpec, current: LiveTopic) -> dict[str, tuple[str 
     return {
         key: (current.config.get(key), wanted)
         for key, wanted in spec.config.items()
-        if _normalise(current.config.get(key)) != _normalise(wanted)
+        if not same_value(current.config.get(key), wanted)
     }
+
+
+def same_value(live: str | None, declared: str | None) -> bool:
+    """Config values compare as sets of comma-separated parts ("compact,delete" == "delete,compact")."""
+    return _normalise(live) == _normalise(declared)
 
 
 def _normalise(value: str | None) -> str | None:

@@ -4,8 +4,7 @@ and what cannot be processed ends in the dead-letter topic with its bytes and a 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,65 +12,18 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from PIL import Image
 
 from media_stream.client.publisher import RequestPublisher
-from media_stream.client.subscriber import OutcomeSubscriber
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, DeadLetter, ImageReady, JobFailed, JobStatusChanged
 from media_stream.domain.requests import Character, ImageRequested, Scene, StoryboardRequested, StyleConfig
-from media_stream.render.preview import PreviewRenderer
 from media_stream.runtime.encoding import EventEncoder
-from media_stream.runtime.image_worker import ImageWorker
-from media_stream.runtime.routes import ImageRoutes
-from media_stream.runtime.storyboard import StoryboardRenderer
+from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
-from media_stream.storage.filesystem import FilesystemStore
+from tests.integration.runtime.conftest import RunningAgent, collect
 
 pytestmark = pytest.mark.kafka
 
 LEA = Character("lea", "Léa", "a girl with a yellow raincoat")
 FOX = Character("fox", "the fox", "a small red fox with a blue scarf")
-
-
-@pytest.fixture
-def routes(unique_topic: Callable[..., str]) -> ImageRoutes:
-    return ImageRoutes(
-        requests=unique_topic("requests", partitions=3),
-        image_ready=unique_topic("ready"),
-        batch_completed=unique_topic("batch"),
-        job_status=unique_topic("status", config={"cleanup.policy": "compact"}),
-        job_failed=unique_topic("failed"),
-        dead_letters=unique_topic("dlq"),
-        request_types=("ImageRequested", "StoryboardRequested"),
-    )
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(storage={"root": tmp_path / "storage"})
-
-
-@pytest.fixture
-def running_worker(settings: Settings, routes: ImageRoutes, kafka_bootstrap: str) -> Iterator[ImageWorker]:
-    store = FilesystemStore(settings.storage.root)
-    worker = ImageWorker(settings, StoryboardRenderer(PreviewRenderer(), store), routes, kafka_bootstrap, group_id=f"agents-{routes.requests}")
-    thread = threading.Thread(target=worker.run, name="image-worker", daemon=True)
-    thread.start()
-    yield worker
-    worker.stopping.set()
-    thread.join(60)
-    assert not thread.is_alive(), "the worker did not stop within 60 s of being asked"
-
-
-def collect(settings: Settings, routes: ImageRoutes, bootstrap: str, until: Callable[[list], bool]) -> list[tuple[str, object]]:
-    subscriber = OutcomeSubscriber(settings, [routes.image_ready, routes.batch_completed, routes.job_failed, routes.job_status, routes.dead_letters], bootstrap)
-    seen: list[tuple[str, object]] = []
-    try:
-        for pair in subscriber.events(timeout_s=60):
-            seen.append(pair)
-            if until(seen):
-                return seen
-    finally:
-        subscriber.close()
-    raise AssertionError(f"outcomes stopped arriving before the expected end; got {[type(e).__name__ for _, e in seen]}")
 
 
 def storyboard(job: str) -> StoryboardRequested:
@@ -89,8 +41,9 @@ def storyboard(job: str) -> StoryboardRequested:
 
 
 def test_a_storyboard_flows_from_request_to_ready_images_and_batch_completed(
-    settings: Settings, routes: ImageRoutes, kafka_bootstrap: str, running_worker: ImageWorker
+    settings: Settings, routes: AgentRoutes, kafka_bootstrap: str, start_agent: Callable[..., RunningAgent]
 ) -> None:
+    running = start_agent()
     publisher = RequestPublisher(settings, kafka_bootstrap)
     publisher.publish(storyboard("job-story"), topic=routes.requests)
     publisher.publish(ImageRequested("req-single", "job-single", "proj-other", prompt="a lighthouse", width=128, height=128, seed=3), topic=routes.requests)
@@ -98,7 +51,8 @@ def test_a_storyboard_flows_from_request_to_ready_images_and_batch_completed(
 
     def done(seen: list) -> bool:  # both batches, and both final statuses (another topic, so any order)
         completed = {e.job_id for _, e in seen if isinstance(e, JobStatusChanged) and e.status == "completed"}
-        return sum(isinstance(e, BatchCompleted) for _, e in seen) == 2 and completed == {"job-story", "job-single"}
+        ready = sum(isinstance(e, ImageReady) for _, e in seen)  # ready and batch are different topics:
+        return ready == 4 and completed == {"job-story", "job-single"} and sum(isinstance(e, BatchCompleted) for _, e in seen) == 2
 
     seen = collect(settings, routes, kafka_bootstrap, done)
 
@@ -117,8 +71,6 @@ def test_a_storyboard_flows_from_request_to_ready_images_and_batch_completed(
     batch = next(e for _, e in seen if isinstance(e, BatchCompleted) and e.job_id == "job-story")
     assert batch.total_images == 3 and batch.failures == ()
     assert [i.storage_key for i in batch.images] == [e.storage_key for e in ready]
-    ready_topic = [e for t, e in seen if t == routes.image_ready or t == routes.batch_completed]
-    assert isinstance(ready_topic[-1], BatchCompleted) or ready_topic[-1].job_id != "job-story"
 
     statuses = [e for _, e in seen if isinstance(e, JobStatusChanged) and e.job_id == "job-story"]
     assert statuses[-1].status == "completed" and statuses[-1].progress == 1.0
@@ -127,12 +79,14 @@ def test_a_storyboard_flows_from_request_to_ready_images_and_batch_completed(
 
     single = next(e for _, e in seen if isinstance(e, BatchCompleted) and e.job_id == "job-single")
     assert single.total_images == 1 and single.project_id == "proj-other"
-    assert _committed(kafka_bootstrap, running_worker, routes.requests) == 2
+    assert _committed(kafka_bootstrap, routes.requests) == 2
+    running.stop()
 
 
 def test_poison_pills_and_invalid_requests_go_to_the_dead_letter_topic_with_bytes_and_reason(
-    settings: Settings, routes: ImageRoutes, kafka_bootstrap: str, running_worker: ImageWorker
+    settings: Settings, routes: AgentRoutes, kafka_bootstrap: str, start_agent: Callable[..., RunningAgent]
 ) -> None:
+    running = start_agent()
     encoder = EventEncoder(EventCodec.from_settings(settings))
     invalid = ImageRequested("req-bad", "job-bad", "proj-bad", prompt="too wide", width=1001, height=512)
     invalid_message = encoder.message(routes.requests, "proj-bad", invalid, "00-" + "1" * 32 + "-" + "2" * 16 + "-01")
@@ -161,10 +115,11 @@ def test_poison_pills_and_invalid_requests_go_to_the_dead_letter_topic_with_byte
     assert failed.job_id == "job-bad" and failed.retryable is False and "width" in failed.reason
     assert any(isinstance(e, JobStatusChanged) and e.job_id == "job-bad" and e.status == "failed" for _, e in seen)
     assert next(e for _, e in seen if isinstance(e, BatchCompleted)).job_id == "job-good"
-    assert _committed(kafka_bootstrap, running_worker, routes.requests) == 3
+    assert _committed(kafka_bootstrap, routes.requests) == 3
+    running.stop()
 
 
-def _committed(bootstrap: str, worker: ImageWorker, topic: str) -> int:
+def _committed(bootstrap: str, topic: str) -> int:
     """Offsets the agent's group committed on ``topic``, summed over partitions."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"agents-{topic}"})
     try:

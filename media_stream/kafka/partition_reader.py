@@ -1,0 +1,61 @@
+"""Read whole partitions from the beginning to their end (read_committed): state restoration.
+
+One consumer, outside any group, assigned every requested partition at once; a partition is done
+when the consumer reports its end (the last stable offset under read_committed).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+
+from media_stream.config import Settings
+from media_stream.domain.errors import RetriableError
+from media_stream.kafka.config import client_config
+from media_stream.kafka.messages import ConsumedMessage, from_confluent
+
+TopicPartitionKey = tuple[str, int]
+
+
+def read_to_end(
+    settings: Settings, bootstrap: str | None, partitions: Iterable[TopicPartitionKey], timeout_s: float = 60.0
+) -> dict[TopicPartitionKey, list[ConsumedMessage]]:
+    wanted = list(dict.fromkeys(partitions))
+    result: dict[TopicPartitionKey, list[ConsumedMessage]] = {tp: [] for tp in wanted}
+    if not wanted:
+        return result
+    conf = client_config(settings, bootstrap)
+    conf.update(
+        {
+            "group.id": f"media-stream-restore-{uuid.uuid4().hex[:12]}",  # never joins or commits
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+    )
+    consumer = Consumer(conf)
+    try:
+        consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in wanted])
+        open_partitions = set(wanted)
+        deadline = time.monotonic() + timeout_s
+        while open_partitions:
+            if time.monotonic() > deadline:
+                raise RetriableError(f"state restore did not reach the end of {sorted(open_partitions)} in {timeout_s:g}s")
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            tp = (msg.topic(), msg.partition())
+            if msg.error():
+                if msg.error().code() == KafkaError._PARTITION_EOF:
+                    open_partitions.discard(tp)
+                    continue
+                if msg.error().retriable():
+                    continue
+                raise RetriableError(f"state restore of {tp} failed: {msg.error().str()}")
+            result[tp].append(from_confluent(msg))
+    finally:
+        consumer.close()
+    return result

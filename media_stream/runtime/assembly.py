@@ -1,0 +1,90 @@
+"""Assemble an agent from settings and run it until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+from typing import Any
+
+from media_stream.config import Settings
+from media_stream.domain.errors import ConfigurationError
+from media_stream.kafka.consumer import EventConsumer
+from media_stream.kafka.producer import TransactionalProducer
+from media_stream.runtime.agent import Agent
+from media_stream.runtime.control_feed import ControlFeed
+from media_stream.runtime.encoding import EventEncoder
+from media_stream.runtime.medium import Medium
+from media_stream.runtime.routes import AgentRoutes
+from media_stream.serde.codec import EventCodec
+from media_stream.storage.base import ObjectStore
+from media_stream.storage.factory import object_store
+from media_stream.topics.spec import load_topics
+
+log = logging.getLogger(__name__)
+MEDIA = ("image", "audio")
+
+
+def build_medium(settings: Settings, medium: str, routes: AgentRoutes, encoder: EventEncoder, store: ObjectStore, renderer: Any = None) -> Medium:
+    if medium == "image":
+        from media_stream.render.registry import image_renderer
+        from media_stream.runtime.image_medium import ImageMedium
+
+        return ImageMedium(renderer or image_renderer(settings.worker), store, routes, encoder)
+    raise ConfigurationError(f"unknown medium {medium!r} (allowed: {', '.join(MEDIA)})")
+
+
+def build_agent(
+    settings: Settings,
+    medium: str = "image",
+    bootstrap: str | None = None,
+    group_id: str | None = None,
+    routes: AgentRoutes | None = None,
+    renderer: Any = None,
+    store: ObjectStore | None = None,
+) -> Agent:
+    routes = routes or AgentRoutes.from_topics(load_topics(settings.topics_file), medium)
+    codec = EventCodec.from_settings(settings)
+    encoder = EventEncoder(codec)
+    store = store or object_store(settings.storage)
+    store.check()
+    group = group_id or (settings.worker.group_id if medium == "image" else f"media-stream-{medium}-agents")
+    w = settings.worker
+    producer = TransactionalProducer(
+        settings,
+        f"{group}-{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}",
+        bootstrap,
+        **{"transaction.timeout.ms": w.transaction_timeout_ms},
+    )
+
+    def consumer(on_assign: Any, on_revoke: Any, on_lost: Any) -> EventConsumer:
+        return EventConsumer(
+            settings, group, [routes.requests], bootstrap, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost,
+            **{"max.poll.interval.ms": w.max_poll_interval_ms},
+        )
+
+    control = ControlFeed(settings, bootstrap, routes.control, codec)
+    return Agent(
+        settings,
+        build_medium(settings, medium, routes, encoder, store, renderer),
+        routes,
+        producer,
+        consumer,
+        codec,
+        control,
+        bootstrap,
+    )
+
+
+def run_agent(settings: Settings, medium: str = "image", bootstrap: str | None = None) -> None:
+    agent = build_agent(settings, medium, bootstrap)
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: finishing the step in hand, then leaving", signum)
+        agent.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("%s agent up: store=%s", medium, settings.storage.backend)
+    agent.run()

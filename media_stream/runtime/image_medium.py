@@ -1,0 +1,132 @@
+"""Images as a medium: a request is a storyboard (a single image is a one-scene storyboard), a
+step is a scene; scenes of different projects with the same size and settings share a batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+from media_stream.domain.errors import MediaStreamError
+from media_stream.domain.ids import storage_key
+from media_stream.domain.outcomes import BatchCompleted, ImageReady, ImageSummary, JobFailed, SceneFailure
+from media_stream.domain.requests import ImageRequested, StoryboardRequested
+from media_stream.domain.scenes import SceneWork, plan_scenes
+from media_stream.kafka.messages import OutgoingMessage
+from media_stream.render.base import ImageRenderer
+from media_stream.runtime.encoding import EventEncoder
+from media_stream.runtime.medium import Plan
+from media_stream.runtime.routes import AgentRoutes
+from media_stream.runtime.scheduler import Job
+from media_stream.state.records import JobProgress
+from media_stream.storage.base import ObjectStore
+
+IMAGE_KIND = "images"
+
+
+class ImageMedium:
+    name = "image"
+
+    def __init__(self, renderer: ImageRenderer, store: ObjectStore, routes: AgentRoutes, encoder: EventEncoder) -> None:
+        self.renderer = renderer
+        self.store = store
+        self.routes = routes
+        self.encoder = encoder
+
+    def load(self) -> None:
+        self.renderer.load()
+
+    def plan(self, request: Any) -> Plan:
+        storyboard: StoryboardRequested = request.as_storyboard() if isinstance(request, ImageRequested) else request
+        return Plan(storyboard, plan_scenes(storyboard))
+
+    def batch_key(self, job: Job) -> Hashable:
+        return job.step.batch_key
+
+    def render(self, jobs: Sequence[Job], is_cancelled: Callable[[Job], bool]) -> list[Any]:
+        works: list[SceneWork] = [job.step for job in jobs]
+        try:
+            images = self.renderer.render(works)
+        except MediaStreamError as exc:
+            return [exc] * len(jobs)
+        results: list[Any] = []
+        for job, work, image in zip(jobs, works, images):
+            try:
+                results.append(self._store(job.request, work, image))
+            except MediaStreamError as exc:
+                results.append(exc)
+        return results
+
+    def _store(self, request: StoryboardRequested, work: SceneWork, image: Any) -> ImageReady:
+        key = storage_key(IMAGE_KIND, request.project_id, request.job_id, work.scene_id, request.render_version, image.extension)
+        metadata = {
+            "jobId": request.job_id,
+            "projectId": request.project_id,
+            "model": image.model,
+            "renderVersion": str(request.render_version),
+            "seed": str(image.seed),
+        }
+        stored = self.store.put(key, image.data, image.content_type, metadata)
+        return ImageReady(
+            job_id=request.job_id,
+            project_id=request.project_id,
+            request_id=request.request_id,
+            render_version=request.render_version,
+            scene_id=work.scene_id,
+            scene_index=work.scene_index,
+            url=stored.url,
+            storage_key=stored.key,
+            width=image.width,
+            height=image.height,
+            seed=image.seed,
+            prompt=work.prompt,
+            negative_prompt=work.negative_prompt,
+            model=image.model,
+            render_ms=image.render_ms,
+            sha256=stored.sha256,
+        )
+
+    def step_events(self, job: Job, result: ImageReady) -> list[OutgoingMessage]:
+        return [self.encoder.message(self.routes.image_ready, job.key, result, job.trace)]
+
+    def step_failure(self, job: Job, reason: str) -> SceneFailure:
+        return SceneFailure(job.step.scene_id, reason)
+
+    def completion_events(self, job: Job) -> tuple[list[OutgoingMessage], bool]:
+        request: StoryboardRequested = job.request
+        if not job.results:
+            reason = "; ".join(f"{f.scene_id}: {f.reason}" for f in job.failures) or "no scene was rendered"
+            failed = JobFailed(request.job_id, request.project_id, reason, "RenderFailed", True, request.request_id, request.render_version)
+            return [self.encoder.message(self.routes.job_failed, job.key, failed, job.trace)], False
+        completed = BatchCompleted(
+            request.job_id,
+            request.project_id,
+            request.request_id,
+            request.render_version,
+            total_images=len(job.results),
+            images=tuple(self._summary(r) for r in job.results),
+            failures=tuple(job.failures),
+        )
+        return [self.encoder.message(self.routes.batch_completed, job.key, completed, job.trace)], True
+
+    def restore(self, job: Job, progress: JobProgress) -> None:
+        job.results = list(progress.images)
+        job.failures = list(progress.failures)
+        job.next_step = min(progress.done_steps, len(job.steps))
+
+    def progress(self, job: Job) -> JobProgress:
+        request = job.request
+        return JobProgress(
+            job_id=request.job_id,
+            project_id=request.project_id,
+            request_id=request.request_id,
+            done_steps=job.next_step,
+            render_version=request.render_version,
+            images=tuple(self._summary(r) for r in job.results),
+            failures=tuple(job.failures),
+        )
+
+    @staticmethod
+    def _summary(result: ImageReady | ImageSummary) -> ImageSummary:
+        if isinstance(result, ImageSummary):
+            return result
+        return ImageSummary(result.scene_id, result.url, result.storage_key, result.sha256)
