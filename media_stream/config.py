@@ -129,7 +129,8 @@ class WorkerSettings(BaseModel):
     in_flight_window: int = Field(default=64, ge=1, le=10_000)
     max_poll_records: int = Field(default=500, ge=1, le=10_000)
     # Kafka's limit between polls; the agent polls every turn, renders run on their own thread.
-    max_poll_interval_ms: int = Field(default=300_000, ge=10_000)
+    max_poll_interval_ms: int = Field(default=300_000, ge=1_000)
+    session_timeout_ms: int = Field(default=45_000, ge=1_000)
     # An agent that dies mid-transaction blocks read_committed readers of that partition for this long.
     transaction_timeout_ms: int = Field(default=10_000, ge=1_000)
     shutdown_timeout_s: float = 120.0

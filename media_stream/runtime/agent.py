@@ -80,7 +80,7 @@ class Agent:
         self.stopping = threading.Event()
         self.renders = RenderThread(self._render_batch)
         self.consumer: EventConsumer = consumer_factory(self._on_assign, self._on_revoke, self._on_lost)
-        self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "duplicates": 0}
+        self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0}
 
     # ---- the loop -------------------------------------------------------------------------
 
@@ -291,6 +291,7 @@ class Agent:
     def _on_assign(self, partitions: list[tuple[str, int]]) -> None:
         numbers = sorted(p for t, p in partitions if t == self.routes.requests)
         self.assigned.update(partitions)
+        self.counters["assigned"] += 1
         tables = [self.handled, self.progress]
         wanted = [(table.topic, p) for table in tables for p in numbers]
         read = read_to_end(self.settings, self.bootstrap, wanted)
@@ -300,6 +301,7 @@ class Agent:
             self.consumer.pause(partitions)
 
     def _on_revoke(self, partitions: list[tuple[str, int]]) -> None:
+        self.counters["revoked"] += 1
         self._commit()  # what is finished is published before the partitions change hands
         self._release(partitions)
 

@@ -61,7 +61,7 @@ def build_agent(
     def consumer(on_assign: Any, on_revoke: Any, on_lost: Any) -> EventConsumer:
         return EventConsumer(
             settings, group, [routes.requests], bootstrap, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost,
-            **{"max.poll.interval.ms": w.max_poll_interval_ms},
+            **{"max.poll.interval.ms": w.max_poll_interval_ms, "session.timeout.ms": w.session_timeout_ms},
         )
 
     control = ControlFeed(settings, bootstrap, routes.control, codec)
