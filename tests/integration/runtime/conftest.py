@@ -22,20 +22,25 @@ PARTITIONS = 3
 COMPACT = {"cleanup.policy": "compact"}
 
 
-@pytest.fixture
-def routes(unique_topic: Callable[..., str]) -> AgentRoutes:
+def make_routes(unique_topic: Callable[..., str], partitions: int = PARTITIONS) -> AgentRoutes:
+    """Fresh topics for one agent group: requests, control and state co-partitioned."""
     return AgentRoutes(
-        requests=unique_topic("requests", partitions=PARTITIONS),
+        requests=unique_topic("requests", partitions=partitions),
         dead_letters=unique_topic("dlq"),
         job_status=unique_topic("status", config=COMPACT),
         job_failed=unique_topic("failed"),
-        control=unique_topic("control", partitions=PARTITIONS),
-        dedupe=unique_topic("dedupe", partitions=PARTITIONS, config=COMPACT),
-        progress=unique_topic("progress", partitions=PARTITIONS, config=COMPACT),
+        control=unique_topic("control", partitions=partitions),
+        dedupe=unique_topic("dedupe", partitions=partitions, config=COMPACT),
+        progress=unique_topic("progress", partitions=partitions, config=COMPACT),
         request_types=("ImageRequested", "StoryboardRequested"),
         image_ready=unique_topic("ready"),
         batch_completed=unique_topic("batch"),
     )
+
+
+@pytest.fixture
+def routes(unique_topic: Callable[..., str]) -> AgentRoutes:
+    return make_routes(unique_topic)
 
 
 @pytest.fixture
@@ -60,12 +65,14 @@ class RunningAgent:
 
 @pytest.fixture
 def start_agent(settings: Settings, routes: AgentRoutes, kafka_bootstrap: str) -> Iterator[Callable[..., RunningAgent]]:
-    """``start_agent(renderer=None, group=None)``: an image agent on a thread, stopped at the end."""
+    """``start_agent(renderer=None, group=None, on=None)``: an image agent on a thread (on the test's
+    routes, or ``on``), stopped at the end."""
     started: list[RunningAgent] = []
 
-    def start(renderer: Any = None, group: str | None = None) -> RunningAgent:
+    def start(renderer: Any = None, group: str | None = None, on: AgentRoutes | None = None) -> RunningAgent:
         store = FilesystemStore(settings.storage.root)
-        agent = build_agent(settings, "image", kafka_bootstrap, group or f"agents-{routes.requests}", routes, renderer or PreviewRenderer(), store)
+        chosen = on or routes
+        agent = build_agent(settings, "image", kafka_bootstrap, group or f"agents-{chosen.requests}", chosen, renderer or PreviewRenderer(), store)
         errors: list[BaseException] = []
 
         def run() -> None:
