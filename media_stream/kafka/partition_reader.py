@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
@@ -21,9 +21,15 @@ TopicPartitionKey = tuple[str, int]
 
 
 def read_to_end(
-    settings: Settings, bootstrap: str | None, partitions: Iterable[TopicPartitionKey], timeout_s: float = 60.0
+    settings: Settings,
+    bootstrap: str | None,
+    partitions: Iterable[TopicPartitionKey],
+    timeout_s: float = 60.0,
+    start: Mapping[TopicPartitionKey, int] | None = None,
 ) -> dict[TopicPartitionKey, list[ConsumedMessage]]:
+    """Each partition from ``start[tp]`` (default: its beginning) to its current end."""
     wanted = list(dict.fromkeys(partitions))
+    start = start or {}
     result: dict[TopicPartitionKey, list[ConsumedMessage]] = {tp: [] for tp in wanted}
     if not wanted:
         return result
@@ -38,7 +44,7 @@ def read_to_end(
     )
     consumer = Consumer(conf)
     try:
-        consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in wanted])
+        consumer.assign([TopicPartition(t, p, start.get((t, p), OFFSET_BEGINNING)) for t, p in wanted])
         open_partitions = set(wanted)
         deadline = time.monotonic() + timeout_s
         while open_partitions:
