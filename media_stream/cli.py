@@ -51,6 +51,38 @@ def worker(
 
 
 @app.command()
+def status(
+    job_id: str = typer.Argument(..., help="The job to look up."),
+    bootstrap: Optional[str] = typer.Option(None, help="Kafka bootstrap servers (default: configured or local dev broker)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object instead of a table."),
+) -> None:
+    """A job's latest status from the materialized job-status view (caught up, then looked up)."""
+    import json
+
+    from media_stream.state.status_view import StatusView
+    from media_stream.topics.spec import load_topics
+
+    settings = get_settings()
+    topic = load_topics(settings.topics_file).name("job_status")
+    view = StatusView(settings.local_kafka.home.parent / "views" / f"{topic}.sqlite", settings, topic, bootstrap)
+    try:
+        row, lookup_ms = view.query(job_id)
+    except MediaStreamError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        view.close()
+    if row is None:
+        console.print(f"no status for job {job_id!r}")
+        raise typer.Exit(1)
+    if as_json:
+        typer.echo(json.dumps({**row.__dict__, "lookup_ms": round(lookup_ms, 3)}))
+        return
+    console.print(f"{row.job_id}  [bold]{row.status}[/bold]  progress {row.progress:.0%}  project {row.project_id}" + (f"  error: {row.error}" if row.error else ""))
+    console.print(f"(looked up in {lookup_ms:.2f} ms)")
+
+
+@app.command()
 def demo(
     scenes: int = typer.Option(4, min=1, max=24, help="Scenes in the sample storyboard."),
     keep_running: bool = typer.Option(False, help="Leave the local broker running afterwards."),
@@ -64,11 +96,30 @@ def demo(
 @app.command()
 def styles() -> None:
     """The image styles a request may name."""
+    from rich.table import Column
+
     from media_stream.domain.styles import IMAGE_STYLES
 
-    table = Table("style", "description", "adds to the prompt")
+    table = Table("category", "premium", "steps / cfg", "prompt template", "negative prompt", "LoRA")
+    table.columns.insert(0, Column("label", no_wrap=True))
+    table.columns.insert(0, Column("style", no_wrap=True))
     for style in IMAGE_STYLES.values():
-        table.add_row(style.name, style.description, style.prompt_suffix)
+        table.add_row(
+            style.name, style.label, style.category, "yes" if style.is_premium else "no",
+            f"{style.default_steps} / {style.default_guidance:g}", style.prompt_template, style.negative_prompt,
+            style.lora.model if style.lora else "-",
+        )
+    console.print(table)
+
+
+@app.command()
+def voices() -> None:
+    """The narration voices a request may name, and what each backend speaks them with."""
+    from media_stream.domain.voices import VOICE_CATALOG
+
+    table = Table("voice", "language", "gender", "espeak voice (wpm)", "coqui model", "coqui speaker")
+    for v in VOICE_CATALOG.values():
+        table.add_row(v.voice_id, v.language, v.gender, f"{v.espeak_voice} ({v.espeak_rate})", v.coqui_model, v.coqui_speaker or "-")
     console.print(table)
 
 

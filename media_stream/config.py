@@ -138,6 +138,45 @@ class WorkerSettings(BaseModel):
     sdxl: SdxlSettings = Field(default_factory=SdxlSettings)
 
 
+class AudioSettings(BaseModel):
+    """Narration and music backends (issue 5). Env: ``MEDIA_STREAM_AUDIO__SPEECH_BACKEND`` etc.
+
+    The embedded defaults (``espeak``, ``procedural``) need no weights; ``coqui`` and
+    ``musicgen`` read models from local folders or the caches (offline with HF_HUB_OFFLINE=1),
+    and a missing model is a ConfigurationError at ``load()`` naming it.
+    """
+
+    speech_backend: Literal["espeak", "coqui"] = "espeak"
+    music_backend: Literal["procedural", "musicgen"] = "procedural"
+    coqui_model: str = Field(
+        default="tts_models/fr/css10/vits",
+        description="Default Coqui model: a model name (looked up in the TTS cache, TTS_HOME) or a folder with config.json + checkpoint.",
+    )
+    coqui_models: dict[str, str] = Field(
+        default_factory=dict,
+        description="Overrides per voice id or language ('en-US-Jenny', 'en-US', 'en') -> model name or folder.",
+    )
+    xtts_model: str | None = Field(
+        default=None, description="XTTS-v2 folder (or cached model name) for voice cloning from a reference clip; None: off."
+    )
+    musicgen_model: str = Field(
+        default="facebook/musicgen-small", description="MusicGen: hub id (HF cache) or local transformers folder."
+    )
+    musicgen_window_s: float = Field(default=30.0, gt=0.5, le=30.0, description="Longest single generation.")
+    musicgen_overlap_s: float = Field(default=5.0, ge=0.1, description="Context carried into the next window.")
+    musicgen_crossfade_s: float = Field(default=1.0, ge=0.0, description="Crossfade where windows join.")
+    device: str = Field(default="auto", description="'auto': cuda when available, else cpu.")
+    dtype: Literal["auto", "float16", "bfloat16", "float32"] = Field(
+        default="auto", description="'auto': float16 on CUDA, float32 on CPU."
+    )
+    narration_lufs: float = Field(default=-16.0, ge=-40.0, le=-5.0, description="Integrated loudness target (BS.1770).")
+    music_lufs: float = Field(default=-14.0, ge=-40.0, le=-5.0)
+    true_peak_dbtp: float = Field(default=-1.0, ge=-12.0, le=0.0, description="Limiter ceiling.")
+    output_format: Literal["wav", "mp3", "flac", "ogg"] = "mp3"
+    max_chunk_chars: int = Field(default=250, ge=40, le=2000, description="Longest text chunk synthesized in one call.")
+    max_batch_size: int = Field(default=4, ge=1, le=64)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MEDIA_STREAM_", env_nested_delimiter="__", extra="ignore"
@@ -147,6 +186,7 @@ class Settings(BaseSettings):
     local_kafka: LocalKafkaSettings = Field(default_factory=LocalKafkaSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
     topics_file: Path = PROJECT_ROOT / "topics.yaml"
     # A profile of topics.yaml ("local" for a single-node broker); None = the file's defaults.
     topics_profile: str | None = None

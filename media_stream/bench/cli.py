@@ -6,3 +6,49 @@ from __future__ import annotations
 import typer
 
 bench_app = typer.Typer(help="Benchmarks: figures as JSON (last line), never pass/fail.", no_args_is_help=True)
+
+
+@bench_app.command("sdxl")
+def sdxl(
+    as_json: bool = typer.Option(False, "--json", help="Only the JSON line on stdout (progress on stderr)."),
+    tiny: bool = typer.Option(False, "--tiny", help="Tiny architecture on the CPU: a smoke run of the benchmark."),
+    model: str = typer.Option(None, help="SDXL weights (folder or cached hub id); default: worker.sdxl.model."),
+) -> None:
+    """SDXL at 1024x1024, 30 steps, CFG: s/image, images/min at the best batch, GPU use, memory."""
+    try:
+        from media_stream.bench.sdxl import main
+    except ImportError as exc:
+        raise typer.BadParameter(f"needs the image extra (uv sync --extra image): {exc}") from exc
+    from media_stream.config import get_settings
+
+    main(tiny=tiny, as_json=as_json, model=model or get_settings().worker.sdxl.model)
+
+
+@bench_app.command("audio")
+def audio(
+    as_json: bool = typer.Option(False, "--json", help="Only the JSON line on stdout (progress on stderr)."),
+    seconds: float = typer.Option(10.0, help="Seconds of music per backend (speech: a fixed paragraph)."),
+    no_models: bool = typer.Option(False, "--no-models", help="Only the embedded backends (espeak, procedural)."),
+) -> None:
+    """Real-time factor (render time / audio time) per audio backend; coqui VITS and MusicGen
+    with random weights of the real architectures when no weights are configured."""
+    from media_stream.bench.audio import main
+
+    main(as_json=as_json, music_seconds=seconds, with_models=not no_models)
+
+
+@bench_app.command()
+def pipeline(
+    requests: int = typer.Option(2000, help="Requests in the throughput burst."),
+    projects: int = typer.Option(100, help="Distinct projects (message keys)."),
+    rate: float = typer.Option(200.0, help="Requests per second in the latency run (5 s long)."),
+    as_json: bool = typer.Option(True, "--json/--no-json", help="Last line: one JSON object."),
+) -> None:
+    """Our agent vs a bare confluent-kafka EOS loop on the same broker, latency at a fixed rate, key-ordering."""
+    import json
+
+    from media_stream.bench.pipeline import pipeline_benchmark
+    from media_stream.config import get_settings
+
+    result = pipeline_benchmark(get_settings(), requests, projects, rate)
+    typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))

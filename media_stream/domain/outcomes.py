@@ -46,6 +46,7 @@ class ImageReady(OutcomeEnvelope):
     render_ms: int = 0
     sha256: str = ""
     created_at: datetime = field(default_factory=_now)
+    consistency_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class AudioReady(OutcomeEnvelope):
     model: str = ""
     sha256: str = ""
     created_at: datetime = field(default_factory=_now)
+    not_applied: tuple[str, ...] = ()
+    loudness_lufs: float | None = None
 
 
 @dataclass(frozen=True)

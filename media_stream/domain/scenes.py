@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from media_stream.domain.limits import MAX_SEED
 from media_stream.domain.requests import Character, StoryboardRequested
-from media_stream.domain.styles import image_style
+from media_stream.domain.styles import IMAGE_STYLES, image_style
+
+
+@dataclass(frozen=True)
+class CharacterReference:
+    """A character's reference image (PNG bytes from our storage) for IP-Adapter conditioning."""
+
+    character_id: str
+    image: bytes = field(repr=False)
+    seed: int = 0
+    scale: float = 0.6
 
 
 @dataclass(frozen=True)
 class SceneWork:
-    """One image to render: everything a renderer needs, nothing about Kafka or storage."""
+    """One image to render: everything a renderer needs, nothing about Kafka or storage.
+
+    ``control_image`` is PNG bytes already read from our storage (never a URL): the renderer
+    computes its canny edges and conditions on them with ``control_scale`` (None: the
+    renderer's configured scale). ``references`` are the scene's characters' reference images.
+    """
 
     scene_id: str
     scene_index: int
@@ -25,11 +40,35 @@ class SceneWork:
     guidance: float
     seed: int
     characters: tuple[Character, ...] = ()
+    control_image: bytes | None = field(default=None, repr=False)
+    control_scale: float | None = None
+    references: tuple[CharacterReference, ...] = ()
+
+    @property
+    def ip_adapter_scale(self) -> float:
+        """One scale per scene (the pipeline applies one per call): the mean of its references'."""
+        if not self.references:
+            return 0.0
+        return round(sum(r.scale for r in self.references) / len(self.references), 4)
 
     @property
     def batch_key(self) -> tuple:
-        """Scenes with equal batch keys may share one renderer call, whatever their project."""
-        return (self.width, self.height, self.steps, self.guidance)
+        """Scenes with equal batch keys may share one renderer call, whatever their project:
+        same size, steps and guidance, the same conditioning kinds (ControlNet and its scale,
+        the number of references and their scale) and the same style LoRA."""
+        style = IMAGE_STYLES.get(self.style)
+        lora = style.lora if style is not None else None
+        return (
+            self.width,
+            self.height,
+            self.steps,
+            self.guidance,
+            self.control_image is not None,
+            self.control_scale,
+            len(self.references),
+            self.ip_adapter_scale,
+            self.style if lora else None,  # each LoRA style is its own adapter
+        )
 
 
 def derived_seed(*parts: str) -> int:
@@ -55,12 +94,11 @@ def plan_scenes(request: StoryboardRequested) -> list[SceneWork]:
         parts = [scene.prompt]
         if scene.characters:
             parts.append(_character_clause(scene.characters))
-        parts.append(style.prompt_suffix)
         work.append(
             SceneWork(
                 scene_id=scene.scene_id,
                 scene_index=index,
-                prompt=", ".join(parts),
+                prompt=style.apply(", ".join(parts)),
                 negative_prompt=negative,
                 style=cfg.style,
                 width=cfg.width,

@@ -17,7 +17,8 @@ from typing import Sequence
 from PIL import Image, ImageDraw, ImageFont
 
 from media_stream.domain.scenes import SceneWork
-from media_stream.render.base import RenderedImage
+from media_stream.domain.errors import RenderCancelled
+from media_stream.render.base import RenderedImage, RenderHooks
 
 MODEL_ID = "preview/embedded-v1 (not a diffusion model)"
 
@@ -31,8 +32,15 @@ class PreviewRenderer:
     def load(self) -> None:
         ImageFont.load_default()
 
-    def render(self, batch: Sequence[SceneWork]) -> list[RenderedImage]:
-        return [self._render_one(work) for work in batch]
+    def render(self, batch: Sequence[SceneWork], hooks: RenderHooks | None = None) -> list[RenderedImage]:
+        images = []
+        for done, work in enumerate(batch):
+            if hooks is not None and hooks.cancelled():
+                raise RenderCancelled(f"cancelled before scene {work.scene_id!r} ({done} of {len(batch)} rendered)")
+            images.append(self._render_one(work))
+            if hooks is not None:
+                hooks.progress(done + 1, len(batch))
+        return images
 
     def _render_one(self, work: SceneWork) -> RenderedImage:
         started = time.perf_counter()

@@ -12,4 +12,13 @@ def image_renderer(settings: WorkerSettings) -> ImageRenderer:
         from media_stream.render.preview import PreviewRenderer
 
         return PreviewRenderer(max_batch_size=settings.max_batch_size)
-    raise ConfigurationError(f"unknown image backend {settings.image_backend!r} (allowed: preview)")
+    if settings.image_backend == "sdxl":
+        try:
+            from media_stream.render.sdxl import SdxlRenderer  # imports torch and diffusers
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"image backend 'sdxl' needs the image extra (uv sync --extra image): {exc}"
+            ) from exc
+
+        return SdxlRenderer(settings.sdxl, max_batch_size=settings.max_batch_size)
+    raise ConfigurationError(f"unknown image backend {settings.image_backend!r} (allowed: preview, sdxl)")

@@ -2,9 +2,10 @@
 
 The main thread owns the consumer and the transactional producer. It never blocks on a render:
 it polls (with its partitions paused when the in-flight window is full), collects finished
-steps from the render thread, and publishes them. Each loop turn that changed anything ends in
-one transaction holding the outcomes, the state changes (progress, dedupe) and the offsets up to
-the lowest unfinished request of each partition, committed with the group metadata (KIP-447).
+steps from the render thread, and publishes them. Each loop turn that changed anything hands its
+outcomes, state changes (progress, dedupe) and the offsets up to the lowest unfinished request of
+each partition to the committer, which commits them in order in Kafka transactions with the
+group metadata (KIP-447), one at a time, merging what arrived while the last one committed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from media_stream.kafka.consumer import EventConsumer
 from media_stream.kafka.messages import ConsumedMessage, OutgoingMessage
 from media_stream.kafka.partition_reader import read_to_end
 from media_stream.kafka.producer import TransactionalProducer
+from media_stream.runtime.committer import TransactionCommitter
 from media_stream.runtime.control_feed import ControlEvent, ControlFeed
 from media_stream.runtime.dead_letters import dead_letter_messages
 from media_stream.runtime.decoding import best_effort_ids, decode_request
@@ -39,6 +41,7 @@ from media_stream.state.records import JobProgress, RequestHandled
 
 log = logging.getLogger(__name__)
 REMEMBERED_CANCELS = 10_000
+RENDER_WAIT_S = 0.01  # a turn with renders in flight waits this long for one to finish, then polls again
 
 
 class AgentLostPartitions(RetriableError):
@@ -79,8 +82,9 @@ class Agent:
         self.started_ms = int(time.time() * 1000)
         self.stopping = threading.Event()
         self.renders = RenderThread(self._render_batch)
+        self.committer = TransactionCommitter(producer, on_commit=self._committed)
         self.consumer: EventConsumer = consumer_factory(self._on_assign, self._on_revoke, self._on_lost)
-        self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0}
+        self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0, "transactions": 0}
 
     # ---- the loop -------------------------------------------------------------------------
 
@@ -94,25 +98,39 @@ class Agent:
             self.renders.stop()
             if self.control is not None:
                 self.control.close()
-            self.consumer.close()  # leaves the group; revocation commits what is finished
-            self.producer.close()
+            try:
+                self.consumer.close()  # leaves the group; revocation commits what is finished
+            finally:
+                self.committer.close()
+                self.producer.close()
 
     def turn(self) -> None:
-        busy = self.renders.in_flight > 0 or len(self.scheduler) > 0
-        for message in self.consumer.consume(self.settings.worker.max_poll_records, 0.02 if busy else self.settings.worker.poll_timeout_s):
+        self.committer.check()
+        rendering = self.renders.in_flight > 0
+        for message in self.consumer.consume(self.settings.worker.max_poll_records, self._poll_timeout(rendering)):
             self._accept(message)
         if self.lost:
             raise AgentLostPartitions("the consumer group revoked this agent's partitions without a clean handover")
         if self.control is not None:
             for event in self.control.drain():
                 self._cancel(event)
-        for batch, results in self.renders.collect():
+        for batch, results in self.renders.collect(timeout_s=RENDER_WAIT_S if rendering else 0.0):
             for job, result in zip(batch, results):
                 self._step_finished(job, result)
         self._finish_heads()
         self._dispatch()
         self._commit()
         self._flow_control()
+
+    def _poll_timeout(self, rendering: bool) -> float:
+        """Block in poll only when there is nothing else to do (or until a backoff ends)."""
+        idle = self.settings.worker.poll_timeout_s
+        if rendering:
+            return 0.0
+        if not len(self.scheduler):
+            return idle
+        wakeup = self.scheduler.next_wakeup()
+        return 0.0 if wakeup is None else max(0.0, min(idle, wakeup - time.monotonic()))
 
     def _drain_for_shutdown(self) -> None:
         """SIGTERM: start nothing new; finish the steps in hand, publish, commit."""
@@ -124,6 +142,7 @@ class Agent:
             self.consumer.poll(0)  # stay in the group while the last render finishes
         self._finish_heads()
         self._commit()
+        self.committer.flush()
 
     # ---- requests in ------------------------------------------------------------------------
 
@@ -269,13 +288,15 @@ class Agent:
         self.pending.append(self.encoder.message(self.routes.job_status, r.job_id, event, job.trace))
 
     def _commit(self) -> None:
+        """Hand this turn's messages and the offsets that moved to the committer (in order)."""
         offsets = self.ledger.advance()
         if not self.pending and not offsets:
             return
         messages, self.pending = self.pending, []
-        with self.producer.transaction(offsets=offsets, group_metadata=self.consumer.group_metadata()):
-            for message in messages:
-                self.producer.send(message)
+        self.committer.submit(messages, offsets, self.consumer.group_metadata())
+
+    def _committed(self, messages: int, offsets: int) -> None:
+        self.counters["transactions"] += 1
 
     def _flow_control(self) -> None:
         full = len(self.scheduler) >= self.settings.worker.in_flight_window
@@ -291,18 +312,19 @@ class Agent:
     def _on_assign(self, partitions: list[tuple[str, int]]) -> None:
         numbers = sorted(p for t, p in partitions if t == self.routes.requests)
         self.assigned.update(partitions)
-        self.counters["assigned"] += 1
         tables = [self.handled, self.progress]
         wanted = [(table.topic, p) for table in tables for p in numbers]
         read = read_to_end(self.settings, self.bootstrap, wanted)
         counts = restore_tables(tables, numbers, lambda topic, p: read[(topic, p)])
         log.info("assigned %s; restored %s", numbers, counts)
+        self.counters["assigned"] += 1  # after the restore: the agent is ready for these partitions
         if self.paused:
             self.consumer.pause(partitions)
 
     def _on_revoke(self, partitions: list[tuple[str, int]]) -> None:
         self.counters["revoked"] += 1
-        self._commit()  # what is finished is published before the partitions change hands
+        self._commit()
+        self.committer.flush()  # what is finished is published before the partitions change hands
         self._release(partitions)
 
     def _on_lost(self, partitions: list[tuple[str, int]]) -> None:

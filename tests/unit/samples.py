@@ -118,6 +118,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "renderMs": 1834,
         "sha256": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
         "createdAt": T1,
+        "consistencyScore": 0.87,
     },
     "BatchCompleted": {
         "jobId": "job-2",
@@ -143,6 +144,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "model": "espeak",
         "sha256": "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9",
         "createdAt": T1,
+        "notApplied": ["emotion"],
+        "loudnessLufs": -16.0,
     },
     "RequestHandled": {
         "requestId": "req-0002",

@@ -54,6 +54,6 @@ def test_absent_seed_is_chosen_once_and_stable():
 
 
 def test_single_image_is_a_one_scene_storyboard():
-    board = ImageRequested("r", "j", "p", prompt="a fox", style="comic", width=256, height=256, seed=3).as_storyboard()
+    board = ImageRequested("r", "j", "p", prompt="a fox", style="cartoon", width=256, height=256, seed=3).as_storyboard()
     (work,) = plan_scenes(board)
     assert (work.scene_id, work.seed, work.width) == ("image", 3, 256)

@@ -38,8 +38,8 @@ def codec() -> EventCodec:
 @pytest.fixture(scope="module")
 def apache_schemas() -> dict[str, object]:
     """Apache avro's own parse of the .avsc files, references resolved through shared Names."""
-    avro_schema = pytest.importorskip("avro.schema")
-    Names = pytest.importorskip("avro.name").Names
+    import avro.schema as avro_schema
+    from avro.name import Names
     docs = {p.stem: json.loads(p.read_text()) for p in SCHEMAS.glob("*.avsc")}
     names = Names()
     parsed: dict[str, object] = {}

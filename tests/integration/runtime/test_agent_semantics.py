@@ -135,7 +135,8 @@ def test_cancel_drops_a_queued_job_and_stops_a_running_storyboard_after_the_curr
         CancelRequested("cancel-2", "running", "proj-c", "scene order changed"),
         CancelRequested("cancel-3", "nobody-knows", "proj-c"),
     )
-    seen = collect(settings, routes, kafka_bootstrap, ended({"running", "queued", "nobody-knows"}))
+    everything_rendered_is_seen = lambda seen: sum(isinstance(e, ImageReady) for _, e in seen) >= len(render_log(log))  # noqa: E731
+    seen = collect(settings, routes, kafka_bootstrap, lambda seen: ended({"running", "queued", "nobody-knows"})(seen) and everything_rendered_is_seen(seen))
     running.stop()
     statuses = terminal_statuses(seen)
     assert statuses["queued"] == ["cancelled"] and statuses["running"] == ["cancelled"]

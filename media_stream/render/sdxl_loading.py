@@ -1,0 +1,212 @@
+"""Loading SDXL, its canny ControlNet, IP-Adapter and style LoRAs, once, from a folder or the cache.
+
+Every model reference is a local folder or a hub id. A hub id is resolved in the Hugging Face
+cache; with ``HF_HUB_OFFLINE=1`` nothing is downloaded (``local_files_only=True``). A model that
+cannot be loaded is a ``ConfigurationError`` naming it, raised at ``load()`` (agent startup).
+torch and diffusers are imported here and in ``render/sdxl.py`` only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import torch
+
+from media_stream.config import SdxlSettings
+from media_stream.domain.errors import ConfigurationError
+from media_stream.domain.styles import IMAGE_STYLES
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_TRUE = ("1", "true", "yes", "on")
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+
+
+def is_local_reference(ref: str) -> bool:
+    """A folder path (absolute, relative with ./ or ~, or existing) rather than an 'org/name' id."""
+    return ref.startswith(("/", ".", "~")) or ref.count("/") > 1 or Path(ref).expanduser().exists()
+
+
+def resolve_reference(what: str, ref: str) -> str:
+    """The folder (checked to exist) or the hub id to hand to ``from_pretrained``."""
+    if is_local_reference(ref):
+        path = Path(ref).expanduser()
+        if not path.is_dir():
+            raise ConfigurationError(f"{what}: local model folder {str(path)!r} does not exist")
+        return str(path)
+    return ref
+
+
+def load_or_explain(what: str, ref: str, loader: Callable[[], T]) -> T:
+    """Run ``loader``; any failure becomes a ConfigurationError that names the model."""
+    try:
+        return loader()
+    except ConfigurationError:
+        raise
+    except Exception as exc:  # diffusers/transformers/hub raise OSError, ValueError, HTTP errors...
+        where = "the local Hugging Face cache (HF_HUB_OFFLINE=1)" if hub_offline() else "the hub or the cache"
+        hint = "" if is_local_reference(ref) else f"; not found in {where}"
+        raise ConfigurationError(f"{what} {ref!r} cannot be loaded{hint}: {type(exc).__name__}: {exc}") from exc
+
+
+def resolve_device(setting: str) -> torch.device:
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(setting)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigurationError(f"sdxl.device is {setting!r} but CUDA is not available on this machine")
+    return device
+
+
+def resolve_dtype(setting: str, device: torch.device) -> torch.dtype:
+    if setting == "auto":
+        return torch.float16 if device.type == "cuda" else torch.float32
+    return {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}[setting]
+
+
+def make_scheduler(name: str, config: Any) -> Any:
+    from diffusers import (
+        DDIMScheduler,
+        DPMSolverMultistepScheduler,
+        EulerAncestralDiscreteScheduler,
+        EulerDiscreteScheduler,
+    )
+
+    if name == "dpm_multistep":
+        return DPMSolverMultistepScheduler.from_config(config)
+    if name == "dpm_multistep_karras":
+        return DPMSolverMultistepScheduler.from_config(config, use_karras_sigmas=True)
+    if name == "euler":
+        return EulerDiscreteScheduler.from_config(config)
+    if name == "euler_ancestral":
+        return EulerAncestralDiscreteScheduler.from_config(config)
+    if name == "ddim":
+        return DDIMScheduler.from_config(config)
+    raise ConfigurationError(f"sdxl.scheduler {name!r} is not known")
+
+
+@dataclass
+class LoadedPipelines:
+    """What ``SdxlRenderer`` renders with; both pipelines share every component."""
+
+    base: Any  # StableDiffusionXLPipeline
+    controlnet: Any | None  # StableDiffusionXLControlNetPipeline, or None when not configured
+    device: torch.device
+    dtype: torch.dtype
+    ip_adapter: bool
+    loras: dict[str, float] = field(default_factory=dict)  # style name -> LoRA scale
+    low_memory: bool = False
+
+    @property
+    def pipelines(self) -> list[Any]:
+        return [p for p in (self.base, self.controlnet) if p is not None]
+
+
+def enable_low_memory(loaded: LoadedPipelines) -> None:
+    """Attention slicing and VAE tiling (and slicing) on the shared modules.
+
+    With an IP-Adapter loaded, attention slicing is left off: diffusers' SlicedAttnProcessor
+    replaces the IP-Adapter attention processors and cannot take image tokens (the IP-Adapter
+    processors already use memory-efficient SDPA)."""
+    if not loaded.ip_adapter:
+        loaded.base.enable_attention_slicing()
+    loaded.base.vae.enable_tiling()
+    loaded.base.vae.enable_slicing()
+    loaded.low_memory = True
+
+
+def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
+    from diffusers import ControlNetModel, StableDiffusionXLControlNetPipeline, StableDiffusionXLPipeline
+
+    device = resolve_device(settings.device)
+    dtype = resolve_dtype(settings.dtype, device)
+    common: dict[str, Any] = {"local_files_only": hub_offline()}
+    if settings.cache_dir is not None:
+        common["cache_dir"] = str(settings.cache_dir)
+    if device.type == "cuda":
+        torch.cuda.set_per_process_memory_fraction(settings.memory_fraction, device)
+
+    source = resolve_reference("sdxl.model", settings.model)
+    extra = {"variant": settings.variant} if settings.variant else {}
+    base = load_or_explain(
+        "SDXL model (sdxl.model)",
+        settings.model,
+        lambda: StableDiffusionXLPipeline.from_pretrained(source, torch_dtype=dtype, **common, **extra),
+    )
+    if settings.scheduler != "model":
+        base.scheduler = make_scheduler(settings.scheduler, base.scheduler.config)
+
+    ip_adapter = False
+    if settings.enabled(settings.ip_adapter_model):
+        ip_ref = settings.ip_adapter_model or ""
+        ip_source = resolve_reference("sdxl.ip_adapter_model", ip_ref)
+        load_or_explain(
+            "IP-Adapter (sdxl.ip_adapter_model)",
+            ip_ref,
+            lambda: base.load_ip_adapter(
+                ip_source,
+                subfolder=settings.ip_adapter_subfolder,
+                weight_name=settings.ip_adapter_weight_name,
+                image_encoder_folder=settings.ip_adapter_image_encoder_folder,
+                **common,
+            ),
+        )
+        ip_adapter = True
+
+    loras = _load_style_loras(base, common)
+    base.to(device)
+    if device.type == "cuda":
+        base.unet.to(memory_format=torch.channels_last)
+    loaded = LoadedPipelines(base=base, controlnet=None, device=device, dtype=dtype, ip_adapter=ip_adapter, loras=loras)
+
+    if settings.enabled(settings.controlnet_model):
+        cn_ref = settings.controlnet_model or ""
+        cn_source = resolve_reference("sdxl.controlnet_model", cn_ref)
+        controlnet = load_or_explain(
+            "ControlNet (sdxl.controlnet_model)",
+            cn_ref,
+            lambda: ControlNetModel.from_pretrained(cn_source, torch_dtype=dtype, **common),
+        )
+        loaded.controlnet = StableDiffusionXLControlNetPipeline.from_pipe(base, controlnet=controlnet.to(device))
+
+    if settings.attention_slicing:
+        if ip_adapter:
+            raise ConfigurationError(
+                "sdxl.attention_slicing cannot be combined with an IP-Adapter (diffusers' sliced attention "
+                "drops the IP-Adapter processors): turn one of them off"
+            )
+        base.enable_attention_slicing()
+    if settings.vae_tiling:
+        base.vae.enable_tiling()
+    if settings.torch_compile:
+        base.unet.compile(fullgraph=False)  # in place: both pipelines share the module
+    for pipe in loaded.pipelines:
+        pipe.set_progress_bar_config(disable=True)
+    log.info(
+        "SDXL loaded: %s on %s (%s), controlnet=%s, ip_adapter=%s, loras=%s",
+        settings.model, device, dtype, loaded.controlnet is not None, ip_adapter, sorted(loras),
+    )
+    return loaded
+
+
+def _load_style_loras(base: Any, common: dict[str, Any]) -> dict[str, float]:
+    """Each style that names a LoRA gets it loaded once as an adapter named after the style."""
+    wanted = {name: style.lora for name, style in IMAGE_STYLES.items() if style.lora is not None}
+    loaded: dict[str, float] = {}
+    for name, lora in wanted.items():
+        source = resolve_reference(f"style {name!r} LoRA", lora.model)
+        kwargs = {"weight_name": lora.weight_name} if lora.weight_name else {}
+        load_or_explain(
+            f"LoRA of style {name!r}",
+            lora.model,
+            lambda: base.load_lora_weights(source, adapter_name=name, **kwargs, **common),
+        )
+        loaded[name] = lora.scale
+    return loaded

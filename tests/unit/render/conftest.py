@@ -1,0 +1,51 @@
+"""Tiny SDXL models, built once per session into a temporary folder, loaded through the
+production loading code (``SdxlRenderer.load``). No network: the hub is switched off."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # before huggingface_hub is imported anywhere
+
+import pytest
+from media_stream.config import SdxlSettings
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl(tmp_path_factory):
+    from tests.tiny_models.sdxl import build_sdxl_folders
+
+    return build_sdxl_folders(tmp_path_factory.mktemp("tiny-sdxl"))
+
+
+@pytest.fixture(scope="session")
+def sdxl_settings(tiny_sdxl) -> SdxlSettings:
+    return SdxlSettings(
+        model=str(tiny_sdxl.model),
+        controlnet_model=str(tiny_sdxl.controlnet),
+        ip_adapter_model=str(tiny_sdxl.ip_adapter),
+        ip_adapter_subfolder="",
+        ip_adapter_weight_name=tiny_sdxl.ip_weight_name,
+        consistency_model=str(tiny_sdxl.ip_adapter / "image_encoder"),
+        device="cpu",
+    )
+
+
+@pytest.fixture(scope="session")
+def sdxl(sdxl_settings):
+    """One warm renderer for the tests that do not change its state."""
+    from media_stream.render.sdxl import SdxlRenderer
+
+    renderer = SdxlRenderer(sdxl_settings, max_batch_size=4)
+    renderer.load()
+    return renderer
+
+
+@pytest.fixture
+def fresh_sdxl(sdxl_settings):
+    """A renderer of its own, for tests that lower its batch cap or switch on low-memory mode."""
+    from media_stream.render.sdxl import SdxlRenderer
+
+    renderer = SdxlRenderer(sdxl_settings, max_batch_size=4)
+    renderer.load()
+    return renderer
