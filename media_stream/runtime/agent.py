@@ -11,6 +11,7 @@ group metadata (KIP-447), one at a time, merging what arrived while the last one
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import OrderedDict
@@ -37,6 +38,7 @@ from media_stream.runtime.scheduler import Job, KeyScheduler
 from media_stream.runtime.tracing import child_traceparent
 from media_stream.serde.codec import EventCodec
 from media_stream.state.changelog import ChangelogTable, TableSpec, restore_tables
+from media_stream.state.character_registry import KafkaCharacterRegistry
 from media_stream.state.records import JobProgress, RequestHandled
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class Agent:
         control: ControlFeed | None,
         bootstrap: str | None = None,
         retry: RetryPolicy = RetryPolicy(),
+        characters: KafkaCharacterRegistry | None = None,
     ) -> None:
         self.settings = settings
         self.medium = medium
@@ -74,6 +77,9 @@ class Agent:
         self.ledger = OffsetLedger()
         self.handled: ChangelogTable[RequestHandled] = ChangelogTable(TableSpec(routes.dedupe, RequestHandled), codec)
         self.progress: ChangelogTable[JobProgress] = ChangelogTable(TableSpec(routes.progress, JobProgress), codec)
+        self.characters = characters
+        self.tables: list[ChangelogTable[Any]] = [self.handled, self.progress] + ([characters.table] if characters else [])
+        self.step_progress: queue.Queue[tuple[Job, float]] = queue.Queue()
         self.pending: list[OutgoingMessage] = []
         self.cancelled: OrderedDict[str, str] = OrderedDict()  # jobId → projectId, for jobs not seen yet
         self.assigned: set[tuple[str, int]] = set()
@@ -114,7 +120,11 @@ class Agent:
         if self.control is not None:
             for event in self.control.drain():
                 self._cancel(event)
-        for batch, results in self.renders.collect(timeout_s=RENDER_WAIT_S if rendering else 0.0):
+        finished = self.renders.collect(timeout_s=RENDER_WAIT_S if rendering else 0.0)
+        if self.characters is not None:
+            self.pending += self.characters.drain()  # identities fixed on the render thread go first
+        self._report_step_progress()
+        for batch, results in finished:
             for job, result in zip(batch, results):
                 self._step_finished(job, result)
         self._finish_heads()
@@ -167,6 +177,8 @@ class Agent:
             self.counters["duplicates"] += 1
             return
         job = Job(key=request.project_id, message=message, request=request, steps=plan.steps, trace=trace)
+        if self.characters is not None:
+            self.characters.locate(request.project_id, message.partition)
         self.counters["accepted"] += 1
         if self.cancelled.pop(request.job_id, None) is not None:
             self._end(job, JobStatus.CANCELLED, [], error="cancelled before it started")
@@ -194,7 +206,20 @@ class Agent:
 
     def _render_batch(self, batch: list[Job]) -> list[Any]:
         """On the render thread: the medium renders and stores each job's current step."""
-        return self.medium.render(batch, lambda job: job.cancel_requested or job.revoked)
+        return self.medium.render(batch, lambda job: job.cancel_requested or job.revoked, lambda job, part: self.step_progress.put((job, part)))
+
+    def _report_step_progress(self) -> None:
+        """Progress inside a step (denoising steps), reported by the renderer, throttled there."""
+        latest: dict[int, tuple[Job, float]] = {}
+        try:
+            while True:
+                job, part = self.step_progress.get_nowait()
+                latest[id(job)] = (job, part)
+        except queue.Empty:
+            pass
+        for job, part in latest.values():
+            if job.running and not job.revoked and part < 1.0:
+                self._status(job, JobStatus.PROCESSING, (job.next_step + part) / len(job.steps))
 
     def _step_finished(self, job: Job, result: Any) -> None:
         job.running = False
@@ -222,7 +247,8 @@ class Agent:
         job.next_step += 1
         if not job.done:
             self.pending.append(self.progress.put(job.message.partition, f"{job.key}/{job.job_id}", self.medium.progress(job)))
-        self._status(job, JobStatus.PROCESSING, job.next_step / len(job.steps))
+        if not job.done:  # the last step's progress is the terminal status that follows
+            self._status(job, JobStatus.PROCESSING, job.next_step / len(job.steps))
 
     def _finish_heads(self) -> None:
         for job in self.scheduler.finished_heads():
@@ -312,10 +338,9 @@ class Agent:
     def _on_assign(self, partitions: list[tuple[str, int]]) -> None:
         numbers = sorted(p for t, p in partitions if t == self.routes.requests)
         self.assigned.update(partitions)
-        tables = [self.handled, self.progress]
-        wanted = [(table.topic, p) for table in tables for p in numbers]
+        wanted = [(table.topic, p) for table in self.tables for p in numbers]
         read = read_to_end(self.settings, self.bootstrap, wanted)
-        counts = restore_tables(tables, numbers, lambda topic, p: read[(topic, p)])
+        counts = restore_tables(self.tables, numbers, lambda topic, p: read[(topic, p)])
         log.info("assigned %s; restored %s", numbers, counts)
         self.counters["assigned"] += 1  # after the restore: the agent is ready for these partitions
         if self.paused:
@@ -338,7 +363,7 @@ class Agent:
     def _release(self, partitions: list[tuple[str, int]]) -> None:
         dropped = self.scheduler.revoke(partitions)
         self.ledger.forget(partitions)
-        self.handled.forget(p for _, p in partitions)
-        self.progress.forget(p for _, p in partitions)
+        for table in self.tables:
+            table.forget(p for _, p in partitions)
         self.assigned.difference_update(partitions)
         log.info("released %s (%d jobs handed over)", sorted(p for _, p in partitions), len(dropped))

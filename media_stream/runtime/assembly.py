@@ -18,6 +18,9 @@ from media_stream.runtime.encoding import EventEncoder
 from media_stream.runtime.medium import Medium
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
+from media_stream.state.changelog import ChangelogTable, TableSpec
+from media_stream.state.character_registry import KafkaCharacterRegistry
+from media_stream.state.characters import CharacterIdentity
 from media_stream.storage.base import ObjectStore
 from media_stream.storage.factory import object_store
 from media_stream.topics.spec import load_topics
@@ -26,13 +29,40 @@ log = logging.getLogger(__name__)
 MEDIA = ("image", "audio")
 
 
-def build_medium(settings: Settings, medium: str, routes: AgentRoutes, encoder: EventEncoder, store: ObjectStore, renderer: Any = None) -> Medium:
+def build_medium(
+    settings: Settings,
+    medium: str,
+    routes: AgentRoutes,
+    encoder: EventEncoder,
+    store: ObjectStore,
+    renderer: Any = None,
+    characters: KafkaCharacterRegistry | None = None,
+) -> Medium:
     if medium == "image":
         from media_stream.render.registry import image_renderer
+        from media_stream.runtime.character_references import CharacterReferences
         from media_stream.runtime.image_medium import ImageMedium
 
-        return ImageMedium(renderer or image_renderer(settings.worker), store, routes, encoder)
+        renderer = renderer or image_renderer(settings.worker)
+        references = None
+        if characters is not None and _conditions_on_references(settings, renderer):
+            sdxl = settings.worker.sdxl
+            references = CharacterReferences(characters, store, renderer, reference_scale=sdxl.ip_adapter_scale)
+        return ImageMedium(renderer, store, routes, encoder, references)
+    if medium == "audio":
+        from media_stream.render.audio_registry import music_renderer, speech_renderer
+        from media_stream.runtime.audio_medium import AudioMedium
+
+        speech, music = renderer if renderer is not None else (speech_renderer(settings.audio), music_renderer(settings.audio))
+        return AudioMedium(speech, music, store, routes, encoder, settings.audio)
     raise ConfigurationError(f"unknown medium {medium!r} (allowed: {', '.join(MEDIA)})")
+
+
+def _conditions_on_references(settings: Settings, renderer: Any) -> bool:
+    """SDXL needs an IP-Adapter for references; the preview renderer takes them (and ignores the pixels)."""
+    if getattr(renderer, "name", "") == "sdxl":
+        return bool(settings.worker.sdxl.ip_adapter_model)
+    return True
 
 
 def build_agent(
@@ -65,15 +95,19 @@ def build_agent(
         )
 
     control = ControlFeed(settings, bootstrap, routes.control, codec)
+    characters = None
+    if medium == "image" and routes.character_registry:
+        characters = KafkaCharacterRegistry(ChangelogTable(TableSpec(routes.character_registry, CharacterIdentity), codec))
     return Agent(
         settings,
-        build_medium(settings, medium, routes, encoder, store, renderer),
+        build_medium(settings, medium, routes, encoder, store, renderer, characters),
         routes,
         producer,
         consumer,
         codec,
         control,
         bootstrap,
+        characters=characters,
     )
 
 

@@ -12,7 +12,8 @@ from media_stream.domain.outcomes import BatchCompleted, ImageReady, ImageSummar
 from media_stream.domain.requests import ImageRequested, StoryboardRequested
 from media_stream.domain.scenes import SceneWork, plan_scenes
 from media_stream.kafka.messages import OutgoingMessage
-from media_stream.render.base import ImageRenderer
+from media_stream.render.base import ImageRenderer, RenderHooks
+from media_stream.runtime.character_references import CharacterReferences, attach_references
 from media_stream.runtime.encoding import EventEncoder
 from media_stream.runtime.medium import Plan
 from media_stream.runtime.routes import AgentRoutes
@@ -21,16 +22,25 @@ from media_stream.state.records import JobProgress
 from media_stream.storage.base import ObjectStore
 
 IMAGE_KIND = "images"
+Progress = Callable[[Job, float], None]  # (job, fraction of its current step done)
 
 
 class ImageMedium:
     name = "image"
 
-    def __init__(self, renderer: ImageRenderer, store: ObjectStore, routes: AgentRoutes, encoder: EventEncoder) -> None:
+    def __init__(
+        self,
+        renderer: ImageRenderer,
+        store: ObjectStore,
+        routes: AgentRoutes,
+        encoder: EventEncoder,
+        characters: CharacterReferences | None = None,
+    ) -> None:
         self.renderer = renderer
         self.store = store
         self.routes = routes
         self.encoder = encoder
+        self.characters = characters  # None: the renderer cannot condition on references
 
     def load(self) -> None:
         self.renderer.load()
@@ -42,19 +52,45 @@ class ImageMedium:
     def batch_key(self, job: Job) -> Hashable:
         return job.step.batch_key
 
-    def render(self, jobs: Sequence[Job], is_cancelled: Callable[[Job], bool]) -> list[Any]:
-        works: list[SceneWork] = [job.step for job in jobs]
-        try:
-            images = self.renderer.render(works)
-        except MediaStreamError as exc:
-            return [exc] * len(jobs)
-        results: list[Any] = []
-        for job, work, image in zip(jobs, works, images):
+    def render(self, jobs: Sequence[Job], is_cancelled: Callable[[Job], bool], on_progress: Progress | None = None) -> list[Any]:
+        prepared: list[tuple[Job, SceneWork]] = []
+        results: dict[int, Any] = {}
+        for i, job in enumerate(jobs):
             try:
-                results.append(self._store(job.request, work, image))
+                prepared.append((job, self._with_references(job)))
             except MediaStreamError as exc:
-                results.append(exc)
-        return results
+                results[i] = exc
+        hooks = RenderHooks(
+            on_progress=(lambda done, total: [on_progress(job, done / total) for job, _ in prepared]) if on_progress else None,
+            is_cancelled=lambda: all(is_cancelled(job) for job, _ in prepared),
+        )
+        rendered: list[Any]
+        try:
+            rendered = list(self.renderer.render([work for _, work in prepared], hooks)) if prepared else []
+        except MediaStreamError as exc:
+            rendered = [exc] * len(prepared)
+        outcomes = iter(zip(prepared, rendered))
+        for i in range(len(jobs)):
+            if i in results:
+                continue
+            (job, work), image = next(outcomes)
+            if isinstance(image, BaseException):
+                results[i] = image
+                continue
+            try:
+                results[i] = self._store(job.request, work, image)
+            except MediaStreamError as exc:
+                results[i] = exc
+        return [results[i] for i in range(len(jobs))]
+
+    def _with_references(self, job: Job) -> SceneWork:
+        """The scene's work with its characters' reference images (fixed on first appearance)."""
+        work: SceneWork = job.step
+        request: StoryboardRequested = job.request
+        if self.characters is None or not work.characters:
+            return work
+        references = self.characters.ensure(request.project_id, work.characters, request.style_config.style, request.consistency_mode)
+        return attach_references([work], references)[0]
 
     def _store(self, request: StoryboardRequested, work: SceneWork, image: Any) -> ImageReady:
         key = storage_key(IMAGE_KIND, request.project_id, request.job_id, work.scene_id, request.render_version, image.extension)
@@ -83,6 +119,7 @@ class ImageMedium:
             model=image.model,
             render_ms=image.render_ms,
             sha256=stored.sha256,
+            consistency_score=getattr(image, "consistency", None),
         )
 
     def step_events(self, job: Job, result: ImageReady) -> list[OutgoingMessage]:

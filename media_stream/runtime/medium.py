@@ -33,8 +33,13 @@ class Medium(Protocol):
         """Head steps of different jobs with equal keys may share one render call."""
         ...
 
-    def render(self, jobs: Sequence[Job], is_cancelled: Callable[[Job], bool]) -> list[Any]:
-        """Render and store each job's current step; per job a result or the exception it raised."""
+    def render(
+        self, jobs: Sequence[Job], is_cancelled: Callable[[Job], bool], on_progress: Callable[[Job, float], None] | None = None
+    ) -> list[Any]:
+        """Render and store each job's current step; per job a result or the exception it raised.
+
+        ``is_cancelled(job)`` may stop a render between its internal steps (RenderCancelled);
+        ``on_progress(job, fraction)`` reports progress inside the current step."""
         ...
 
     def step_events(self, job: Job, result: Any) -> list[OutgoingMessage]:

@@ -147,6 +147,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "notApplied": ["emotion"],
         "loudnessLufs": -16.0,
     },
+    "CharacterIdentity": {
+        "projectId": "proj-7f3a",
+        "characterId": "lea-fox",
+        "name": "Léa",
+        "description": "a red fox with a blue scarf",
+        "seed": 8179651743705847675,
+        "referenceKey": "characters/proj-7f3a/lea-fox/reference/1.png",
+        "source": "rendered",
+        "createdAt": T0,
+    },
     "RequestHandled": {
         "requestId": "req-0002",
         "jobId": "job-2",

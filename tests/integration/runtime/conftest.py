@@ -22,7 +22,7 @@ PARTITIONS = 3
 COMPACT = {"cleanup.policy": "compact"}
 
 
-def make_routes(unique_topic: Callable[..., str], partitions: int = PARTITIONS) -> AgentRoutes:
+def make_routes(unique_topic: Callable[..., str], partitions: int = PARTITIONS, medium: str = "image") -> AgentRoutes:
     """Fresh topics for one agent group: requests, control and state co-partitioned."""
     return AgentRoutes(
         requests=unique_topic("requests", partitions=partitions),
@@ -32,9 +32,11 @@ def make_routes(unique_topic: Callable[..., str], partitions: int = PARTITIONS) 
         control=unique_topic("control", partitions=partitions),
         dedupe=unique_topic("dedupe", partitions=partitions, config=COMPACT),
         progress=unique_topic("progress", partitions=partitions, config=COMPACT),
-        request_types=("ImageRequested", "StoryboardRequested"),
+        request_types=("ImageRequested", "StoryboardRequested") if medium == "image" else ("NarrationRequested", "MusicRequested"),
         image_ready=unique_topic("ready"),
+        audio_ready=unique_topic("audio-ready") if medium == "audio" else None,
         batch_completed=unique_topic("batch"),
+        character_registry=unique_topic("characters", partitions=partitions, config=COMPACT),
     )
 
 
@@ -69,10 +71,12 @@ def start_agent(settings: Settings, routes: AgentRoutes, kafka_bootstrap: str) -
     routes, or ``on``), stopped at the end."""
     started: list[RunningAgent] = []
 
-    def start(renderer: Any = None, group: str | None = None, on: AgentRoutes | None = None) -> RunningAgent:
+    def start(renderer: Any = None, group: str | None = None, on: AgentRoutes | None = None, medium: str = "image") -> RunningAgent:
         store = FilesystemStore(settings.storage.root)
         chosen = on or routes
-        agent = build_agent(settings, "image", kafka_bootstrap, group or f"agents-{chosen.requests}", chosen, renderer or PreviewRenderer(), store)
+        if renderer is None and medium == "image":
+            renderer = PreviewRenderer()
+        agent = build_agent(settings, medium, kafka_bootstrap, group or f"agents-{chosen.requests}", chosen, renderer, store)
         errors: list[BaseException] = []
 
         def run() -> None:
@@ -95,7 +99,7 @@ def start_agent(settings: Settings, routes: AgentRoutes, kafka_bootstrap: str) -
 
 
 def outcome_topics(routes: AgentRoutes) -> list[str]:
-    return [t for t in (routes.image_ready, routes.batch_completed, routes.job_failed, routes.job_status, routes.dead_letters) if t]
+    return [t for t in (routes.image_ready, routes.batch_completed, routes.audio_ready, routes.job_failed, routes.job_status, routes.dead_letters) if t]
 
 
 def collect(settings: Settings, routes: AgentRoutes, bootstrap: str, until: Callable[[list], bool], timeout_s: float = 60.0) -> list[tuple[str, object]]:

@@ -213,3 +213,33 @@ def test_bad_input_interleaved_with_good_requests_is_dead_lettered_and_every_req
     accounted = running.agent.counters  # each consumed request ended exactly one way
     assert (accounted["completed"], accounted["failed"], accounted["cancelled"], accounted["dead_letters"]) == (4, 2, 0, 3)
     assert sum(accounted[k] for k in ("completed", "failed", "cancelled", "dead_letters")) == len(plan)
+
+
+def test_characters_are_fixed_on_first_appearance_and_reused_across_requests_and_restarts(settings: Settings, routes: AgentRoutes, kafka_bootstrap: str, start_agent: Callable[..., RunningAgent], tmp_path: Path) -> None:
+    from media_stream.domain.requests import Character
+    from media_stream.kafka.partition_reader import read_to_end
+    from media_stream.serde.codec import EventCodec
+
+    log = tmp_path / "renders.log"
+    lea, fox = Character("lea", "Léa", "a girl in a yellow raincoat"), Character("fox", "the fox", "a red fox")
+
+    def story(job: str, *cast: Character) -> StoryboardRequested:
+        return StoryboardRequested(f"req-{job}", job, "proj-chars", scenes=(Scene("s0", f"{job}-s0", cast), Scene("s1", f"{job}-s1", cast[:1])), style_config=StyleConfig(width=64, height=64, steps=5))
+
+    first = start_agent(ScriptedRenderer(log))
+    publish(settings, kafka_bootstrap, routes, story("c1", lea), story("c2", lea, fox))
+    collect(settings, routes, kafka_bootstrap, ended({"c1", "c2"}))
+    first.stop()
+    second = start_agent(ScriptedRenderer(log))  # a restart: the registry comes back from its changelog
+    publish(settings, kafka_bootstrap, routes, story("c3", fox, lea))
+    collect(settings, routes, kafka_bootstrap, ended({"c3"}))
+    second.stop()
+
+    portraits = [scene for _, _, scene in render_log(log) if scene.startswith("reference-")]
+    assert portraits == ["reference-lea", "reference-fox"]  # each character's portrait once, ever
+    codec = EventCodec.from_settings(settings)
+    changelog = read_to_end(settings, kafka_bootstrap, [(routes.character_registry, p) for p in range(3)])
+    identities = [codec.decode(m.value).value for messages in changelog.values() for m in messages]
+    assert sorted(i["characterId"] for i in identities) == ["fox", "lea"]
+    assert {i["referenceKey"] for i in identities} == {"characters/proj-chars/lea/reference/1.png", "characters/proj-chars/fox/reference/1.png"}
+    assert (tmp_path / "storage" / "characters" / "proj-chars" / "lea" / "reference" / "1.png").is_file()

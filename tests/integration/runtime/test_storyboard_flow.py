@@ -75,7 +75,7 @@ def test_a_storyboard_flows_from_request_to_ready_images_and_batch_completed(
     statuses = [e for _, e in seen if isinstance(e, JobStatusChanged) and e.job_id == "job-story"]
     assert statuses[-1].status == "completed" and statuses[-1].progress == 1.0
     progress = [s.progress for s in statuses if s.status == "processing"]
-    assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
+    assert progress == sorted(progress) == [0.0, pytest.approx(1 / 3, abs=1e-3), pytest.approx(2 / 3, abs=1e-3)]
 
     single = next(e for _, e in seen if isinstance(e, BatchCompleted) and e.job_id == "job-single")
     assert single.total_images == 1 and single.project_id == "proj-other"

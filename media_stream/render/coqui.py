@@ -1,0 +1,220 @@
+"""Narration on Coqui TTS (the maintained ``coqui-tts`` fork, ``import TTS``) through
+``TTS.utils.synthesizer.Synthesizer``: VITS models by default, XTTS-v2 for voice cloning.
+
+Models come from a local folder (``config.json`` + a ``.pth`` checkpoint) or from the TTS
+cache (``$TTS_HOME`` or ``~/.local/share/tts/<name with / as -->``); nothing is downloaded.
+Speed is VITS's ``length_scale`` (XTTS's ``speed``); pitch is a pitch shift at constant
+duration; emotion has no control in these models and is reported in ``not_applied``.
+Imports torch: only the registry imports this module, and only when configured.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from media_stream.config import AudioSettings
+from media_stream.domain.audio_work import NarrationWork
+from media_stream.domain.errors import ConfigurationError
+from media_stream.domain.scenes import derived_seed
+from media_stream.domain.voices import Voice
+from media_stream.render.audio_base import RenderedAudio
+from media_stream.render.audio_dsp import join_with_pauses, pitch_shift, time_stretch, trim_silence
+
+log = logging.getLogger(__name__)
+
+_CHECKPOINT_NAMES = ("model_file.pth", "model.pth", "best_model.pth", "checkpoint.pth")
+_NOT_CHECKPOINTS = {"speakers.pth", "speakers_xtts.pth", "dvae.pth", "mel_stats.pth"}
+
+
+def tts_cache_dir() -> Path:
+    """Where Coqui keeps downloaded models ($TTS_HOME/tts, $XDG_DATA_HOME/tts or ~/.local/share/tts)."""
+    from trainer.io import get_user_data_dir
+
+    return Path(get_user_data_dir("tts"))
+
+
+def resolve_model_dir(name_or_path: str) -> Path:
+    """A folder as given, else the cached model of that name; ConfigurationError if neither."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    cached = tts_cache_dir() / name_or_path.replace("/", "--")
+    if cached.is_dir():
+        return cached
+    raise ConfigurationError(
+        f"Coqui model {name_or_path!r} not found: not a folder, and not in the TTS cache ({cached}). "
+        "Point MEDIA_STREAM_AUDIO__COQUI_MODEL at a folder with config.json and a .pth checkpoint."
+    )
+
+
+def find_checkpoint(folder: Path) -> Path:
+    for name in _CHECKPOINT_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    candidates = sorted(p for p in folder.glob("*.pth") if p.name not in _NOT_CHECKPOINTS)
+    if not candidates:
+        raise ConfigurationError(f"no .pth checkpoint in {folder}")
+    return candidates[0]
+
+
+def _use_cuda(device: str) -> bool:
+    import torch
+
+    if device == "auto":
+        return torch.cuda.is_available()
+    return device.startswith("cuda")
+
+
+class _Model:
+    """One loaded Synthesizer and what it needs to speak."""
+
+    def __init__(self, name: str, folder: Path, use_cuda: bool) -> None:
+        from TTS.utils.synthesizer import Synthesizer
+
+        if not (folder / "config.json").is_file():
+            raise ConfigurationError(f"Coqui model {name!r}: no config.json in {folder}")
+        self.name = name
+        self.is_xtts = _is_xtts(folder)
+        checkpoint = folder if self.is_xtts else find_checkpoint(folder)
+        self.synth = Synthesizer(tts_checkpoint=checkpoint, tts_config_path=folder / "config.json", use_cuda=use_cuda)
+        model = self.synth.tts_model
+        self.sample_rate = int(self.synth.output_sample_rate)
+        self.base_length_scale = float(getattr(model, "length_scale", 1.0))
+        manager = getattr(model, "speaker_manager", None)
+        self.speakers = list(manager.name_to_id) if manager is not None and getattr(manager, "name_to_id", None) else []
+        languages = getattr(model, "language_manager", None)
+        self.languages = list(languages.name_to_id) if languages is not None and getattr(languages, "name_to_id", None) else []
+        self.lock = threading.Lock()
+
+
+def _is_xtts(folder: Path) -> bool:
+    import json
+
+    try:
+        return json.loads((folder / "config.json").read_text()).get("model") == "xtts"
+    except (OSError, ValueError):
+        return False
+
+
+class CoquiRenderer:
+    """SpeechRenderer on Coqui TTS. The default model loads at ``load()``; a voice whose
+    language needs another model loads it on first use (then stays warm)."""
+
+    name = "coqui"
+
+    def __init__(self, settings: AudioSettings) -> None:
+        self.settings = settings
+        self.max_batch_size = settings.max_batch_size
+        self._models: dict[str, _Model] = {}
+        self._lock = threading.Lock()
+        self._use_cuda = False
+
+    def load(self) -> None:
+        try:
+            import TTS  # noqa: F401
+        except ImportError as exc:
+            raise ConfigurationError(f"speech backend 'coqui' needs the audio-models extra (uv sync --extra audio-models): {exc}") from exc
+        self._use_cuda = _use_cuda(self.settings.device)
+        self._model(self.settings.coqui_model)
+        if self.settings.xtts_model:
+            self._model(self.settings.xtts_model)
+
+    def _model(self, name: str) -> _Model:
+        with self._lock:
+            if name not in self._models:
+                folder = resolve_model_dir(name)
+                started = time.perf_counter()
+                self._models[name] = _Model(name, folder, self._use_cuda)
+                log.info("Coqui model %s loaded from %s in %.1f s", name, folder, time.perf_counter() - started)
+            return self._models[name]
+
+    def model_for(self, voice: Voice) -> str:
+        """Per voice id, then language, then two-letter language overrides; then the catalog's
+        model for the voice if it is available locally; else the configured default."""
+        overrides = self.settings.coqui_models
+        for key in (voice.voice_id, voice.language, voice.language_code):
+            if key in overrides:
+                return overrides[key]
+        if voice.coqui_model != self.settings.coqui_model:
+            try:
+                resolve_model_dir(voice.coqui_model)
+                return voice.coqui_model
+            except ConfigurationError:
+                pass
+        return self.settings.coqui_model
+
+    def synthesize(self, batch: Sequence[NarrationWork]) -> list[RenderedAudio]:
+        return [self._one(work) for work in batch]
+
+    def _one(self, work: NarrationWork) -> RenderedAudio:
+        started = time.perf_counter()
+        cloning = work.reference_audio is not None and bool(self.settings.xtts_model)
+        model = self._model(self.settings.xtts_model if cloning else self.model_for(work.voice))  # type: ignore[arg-type]
+        not_applied: list[str] = []
+        if work.emotion not in (None, "neutral"):
+            not_applied.append("emotion")
+        if work.reference_audio is not None and not cloning:
+            not_applied.append("reference_audio")
+        speaker = work.voice.coqui_speaker if work.voice.coqui_speaker in model.speakers else (model.speakers[0] if model.speakers else None)
+        if model.speakers and work.voice.coqui_speaker not in model.speakers and not cloning:
+            not_applied.append("voice")  # this model lacks the catalog's speaker: its first one speaks
+        language = work.voice.coqui_language if work.voice.coqui_language in model.languages else (model.languages[0] if model.languages else None)
+        kwargs: dict = {}
+        reference_path = None
+        import torch
+
+        with model.lock:
+            # VITS samples noise (durations, prosody): seeded from the ids, a retry says it the same way
+            torch.manual_seed(derived_seed(work.project_id, work.request_id) % 2**32)
+            try:
+                if model.is_xtts:
+                    kwargs["speed"] = work.speed
+                    if cloning:
+                        reference_path = _reference_wav(work.reference_audio)  # type: ignore[arg-type]
+                        kwargs["speaker_wav"] = str(reference_path)
+                        speaker = None
+                elif hasattr(model.synth.tts_model, "length_scale"):
+                    model.synth.tts_model.length_scale = model.base_length_scale / work.speed
+                pieces = []
+                for chunk in work.chunks:
+                    wav = model.synth.tts(text=chunk.text, speaker_name=speaker, language_name=language, split_sentences=False, **kwargs)
+                    pieces.append(trim_silence(np.asarray(wav, dtype=np.float32), model.sample_rate))
+            finally:
+                if not model.is_xtts and hasattr(model.synth.tts_model, "length_scale"):
+                    model.synth.tts_model.length_scale = model.base_length_scale
+                if reference_path is not None:
+                    reference_path.unlink(missing_ok=True)
+        if not model.is_xtts and not hasattr(model.synth.tts_model, "length_scale"):
+            pieces = [time_stretch(p, work.speed) for p in pieces]  # no duration control: stretch
+        samples = join_with_pauses(pieces, [c.pause_after_s / work.speed for c in work.chunks], model.sample_rate)
+        samples = pitch_shift(samples, model.sample_rate, work.pitch)
+        peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+        if peak > 1.0:
+            samples = samples / peak
+        return RenderedAudio(
+            sample_rate=model.sample_rate,
+            duration_s=round(samples.size / model.sample_rate, 3),
+            model=f"coqui:{model.name}",
+            render_ms=int((time.perf_counter() - started) * 1000),
+            samples=samples.astype(np.float32),
+            not_applied=tuple(not_applied),
+        )
+
+
+def _reference_wav(data: bytes) -> Path:
+    """The reference clip (any format soundfile reads) as a temporary WAV for XTTS."""
+    import soundfile as sf
+
+    samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=False)
+    handle = tempfile.NamedTemporaryFile(suffix=".wav", delete=False)
+    handle.close()
+    sf.write(handle.name, samples, rate)
+    return Path(handle.name)
