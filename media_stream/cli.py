@@ -94,11 +94,17 @@ def demo(
 
 
 @app.command()
-def styles() -> None:
+def styles(
+    previews: bool = typer.Option(False, "--previews", help="Render each style's preview with the configured backend (once per backend version; cached in storage) and print where it is."),
+) -> None:
     """The image styles a request may name."""
     from rich.table import Column
 
     from media_stream.domain.styles import IMAGE_STYLES
+
+    if previews:
+        _style_previews()
+        return
 
     table = Table("category", "premium", "steps / cfg", "prompt template", "negative prompt", "LoRA")
     table.columns.insert(0, Column("label", no_wrap=True))
@@ -110,6 +116,22 @@ def styles() -> None:
             style.lora.model if style.lora else "-",
         )
     console.print(table)
+
+
+def _style_previews() -> None:
+    from media_stream import __version__
+    from media_stream.domain.styles import IMAGE_STYLES
+    from media_stream.render.registry import image_renderer
+    from media_stream.render.style_previews import StylePreviews
+    from media_stream.storage.factory import object_store
+
+    settings = get_settings()
+    renderer = image_renderer(settings.worker)
+    renderer.load()
+    cache = StylePreviews(renderer, object_store(settings.storage), f"{renderer.name}-{__version__}")
+    for name in IMAGE_STYLES:
+        shown = cache.preview(name)
+        console.print(f"{name:14} {'rendered' if shown.rendered else 'cached  '}  {shown.url}")
 
 
 @app.command()

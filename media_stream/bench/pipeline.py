@@ -61,7 +61,7 @@ def _requests(encoder: EventEncoder, topic: str, count: int, projects: int, run:
 
 
 class _Watcher:
-    """A read_committed subscriber that stamps when each outcome became visible."""
+    """A read_committed reader on its own thread that stamps when each outcome became visible."""
 
     def __init__(self, settings: Settings, bootstrap: str, topic: str) -> None:
         conf = client_config(settings, bootstrap)
@@ -70,17 +70,26 @@ class _Watcher:
         partitions = self.consumer.list_topics(topic, timeout=30).topics[topic].partitions
         self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         self.seen: list[tuple[float, bytes]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for msg in self.consumer.consume(1000, 0.02):
+                if not msg.error():
+                    self.seen.append((time.monotonic(), msg.value()))
 
     def wait_for(self, count: int, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while len(self.seen) < count and time.monotonic() < deadline:
-            for msg in self.consumer.consume(1000, 0.05):
-                if not msg.error():
-                    self.seen.append((time.monotonic(), msg.value()))
+            time.sleep(0.01)
         if len(self.seen) < count:
             raise TimeoutError(f"only {len(self.seen)} of {count} outcomes visible after {timeout_s:g}s")
 
     def close(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
         self.consumer.close()
 
 

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from media_stream.config import Settings
+from media_stream.domain.requests import NarrationRequested
 from media_stream.kafka.producer import EventProducer
 from media_stream.runtime.encoding import EventEncoder
 from media_stream.runtime.tracing import new_traceparent
 from media_stream.serde.codec import EventCodec
 from media_stream.topics.spec import load_topics
+
+
+@dataclass(frozen=True)
+class Published:
+    job_id: str
+    topic: str
+    traceparent: str
+    estimated_duration_s: float | None = None
 
 
 class RequestPublisher:
@@ -20,12 +31,19 @@ class RequestPublisher:
         """The topic topics.yaml declares for this request's event type."""
         return self.topics.for_event(type(request).__name__).name
 
-    def publish(self, request, topic: str | None = None) -> str:  # noqa: ANN001 - any request type
-        """Validate and send; returns the traceparent the outcomes will continue."""
+    def publish(self, request, topic: str | None = None) -> Published:  # noqa: ANN001 - any request type
+        """Validate and send; returns where it went, its trace, and for a narration the estimated
+        duration (the original API's ``estimatedDuration``), known before any agent renders it."""
         request.validate()
         trace = new_traceparent()
-        self.producer.send(self.encoder.message(topic or self.topic_for(request), request.project_id, request, trace))
-        return trace
+        chosen = topic or self.topic_for(request)
+        self.producer.send(self.encoder.message(chosen, request.project_id, request, trace))
+        estimate = None
+        if isinstance(request, NarrationRequested):
+            from media_stream.domain.audio_work import estimate_narration
+
+            estimate = estimate_narration(request)
+        return Published(request.job_id, chosen, trace, estimate)
 
     def flush(self, timeout_s: float = 30.0) -> None:
         self.producer.flush(timeout_s)

@@ -154,6 +154,7 @@ class NarrationWork:
     emotion: str | None = None
     estimated_duration_s: float = 0.0
     reference_audio: bytes | None = field(default=None, repr=False)
+    reference_key: str | None = None  # where reference_audio comes from; the runtime reads it
 
     @property
     def text(self) -> str:
@@ -162,7 +163,7 @@ class NarrationWork:
     @property
     def batch_key(self) -> tuple:
         """Works with equal keys may share one synthesize() call (same voice and prosody)."""
-        return (self.voice.voice_id, self.speed, self.pitch, self.emotion, self.reference_audio is not None)
+        return (self.voice.voice_id, self.speed, self.pitch, self.emotion, self.reference_audio is not None or self.reference_key is not None)
 
 
 def plan_narration(request: NarrationRequested, max_chunk_chars: int = DEFAULT_MAX_CHUNK_CHARS) -> NarrationWork:
@@ -178,6 +179,7 @@ def plan_narration(request: NarrationRequested, max_chunk_chars: int = DEFAULT_M
         pitch=request.pitch,
         emotion=request.emotion.strip().lower() if request.emotion and request.emotion.strip() else None,
         estimated_duration_s=estimated_duration_s(request.text, request.speed, voice.language, max_chunk_chars),
+        reference_key=request.reference_audio,
     )
 
 

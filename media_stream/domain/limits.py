@@ -16,3 +16,8 @@ MUSIC_DURATION_RANGE = (1.0, 300.0)
 TEMPO_RANGE = (40, 220)
 INTENSITY_RANGE = (0.0, 1.0)
 MAX_SEED = 2**63 - 1
+CONTROL_SCALE_RANGE = (0.0, 2.0)
+# Inputs read from our own storage (reference and control images, voice clips).
+MAX_INPUT_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_INPUT_IMAGE_PIXELS = 4096 * 4096
+MAX_INPUT_AUDIO_BYTES = 20 * 1024 * 1024

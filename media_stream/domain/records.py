@@ -25,10 +25,16 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+@cache
+def _field_names(cls: type) -> tuple[tuple[str, str], ...]:
+    return tuple((f.name, camel(f.name)) for f in dataclasses.fields(cls))
+
+
 def to_record(obj: Any) -> Any:
     """A dataclass instance (or list of them) as the dict the Avro schema describes."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {camel(f.name): to_record(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    cls = type(obj)
+    if hasattr(cls, "__dataclass_fields__"):
+        return {key: to_record(getattr(obj, name)) for name, key in _field_names(cls)}
     if isinstance(obj, (list, tuple)):
         return [to_record(item) for item in obj]
     return obj

@@ -88,6 +88,8 @@ class Scene:
     scene_id: str
     prompt: str
     characters: tuple[Character, ...] = ()
+    control_image: str | None = None  # a key in our own storage (ControlNet canny guide)
+    control_scale: float | None = None
 
     def validate(self, where: str) -> None:
         validate_id(f"{where}.sceneId", self.scene_id)
@@ -96,6 +98,15 @@ class Scene:
             raise ValidationError(f"{where}.characters", f"{len(self.characters)} characters", f"at most {limits.MAX_CHARACTERS_PER_SCENE}")
         for i, character in enumerate(self.characters):
             character.validate(f"{where}.characters[{i}]")
+        _control(where, self.control_image, self.control_scale)
+
+
+def _control(where: str, image: str | None, scale: float | None) -> None:
+    prefix = f"{where}." if where else ""
+    if image is not None:
+        _storage_reference(f"{prefix}controlImage", image)
+    if scale is not None:
+        _in_range(f"{prefix}controlScale", scale, limits.CONTROL_SCALE_RANGE)
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,8 @@ class ImageRequested(RequestEnvelope):
     guidance: float = 7.5
     seed: int | None = None
     scene_id: str | None = None
+    control_image: str | None = None
+    control_scale: float | None = None
 
     def validate(self) -> None:
         self.validate_envelope()
@@ -137,6 +150,7 @@ class ImageRequested(RequestEnvelope):
         self.style_config.validate()
         if self.scene_id is not None:
             validate_id("sceneId", self.scene_id)
+        _control("", self.control_image, self.control_scale)
 
     @property
     def style_config(self) -> StyleConfig:
@@ -144,7 +158,7 @@ class ImageRequested(RequestEnvelope):
 
     def as_storyboard(self) -> StoryboardRequested:
         """A single image is a one-scene storyboard: one code path renders both."""
-        scene = Scene(self.scene_id or "image", self.prompt)
+        scene = Scene(self.scene_id or "image", self.prompt, control_image=self.control_image, control_scale=self.control_scale)
         return StoryboardRequested(
             self.request_id, self.job_id, self.project_id, self.created_at, self.render_version,
             scenes=(scene,), style_config=self.style_config, consistency_mode=False,
@@ -179,10 +193,13 @@ class NarrationRequested(RequestEnvelope):
     speed: float = 1.0
     pitch: float = 1.0
     emotion: str | None = None
+    reference_audio: str | None = None  # a key in our own storage: a voice clip to clone (XTTS)
 
     def validate(self) -> None:
         self.validate_envelope()
         _text("text", self.text, limits.MAX_NARRATION_CHARS)
+        if self.reference_audio is not None:
+            _storage_reference("referenceAudio", self.reference_audio)
         check_known("voice", self.voice, VOICES)
         _in_range("speed", self.speed, limits.SPEED_RANGE)
         _in_range("pitch", self.pitch, limits.PITCH_RANGE)

@@ -43,6 +43,7 @@ class SceneWork:
     control_image: bytes | None = field(default=None, repr=False)
     control_scale: float | None = None
     references: tuple[CharacterReference, ...] = ()
+    control_key: str | None = None  # where control_image comes from; the runtime reads it
 
     @property
     def ip_adapter_scale(self) -> float:
@@ -63,7 +64,7 @@ class SceneWork:
             self.height,
             self.steps,
             self.guidance,
-            self.control_image is not None,
+            self.control_image is not None or self.control_key is not None,
             self.control_scale,
             len(self.references),
             self.ip_adapter_scale,
@@ -107,6 +108,8 @@ def plan_scenes(request: StoryboardRequested) -> list[SceneWork]:
                 guidance=cfg.guidance,
                 seed=(base_seed + index) & MAX_SEED,
                 characters=scene.characters,
+                control_scale=scene.control_scale,
+                control_key=scene.control_image,
             )
         )
     return work

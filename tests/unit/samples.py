@@ -20,9 +20,9 @@ FOX = {
 }
 OWL = {"characterId": "owl", "name": "Hibou", "description": "", "referenceImage": None}
 
-SCENE_1 = {"sceneId": "s1", "prompt": "Léa wakes up in the forest at dawn", "characters": [FOX]}
-SCENE_2 = {"sceneId": "s2", "prompt": "Léa meets the owl by the river 🦉", "characters": [FOX, OWL]}
-SCENE_3 = {"sceneId": "s3", "prompt": "An empty clearing at night", "characters": []}
+SCENE_1 = {"sceneId": "s1", "prompt": "Léa wakes up in the forest at dawn", "characters": [FOX], "controlImage": None, "controlScale": None}
+SCENE_2 = {"sceneId": "s2", "prompt": "Léa meets the owl by the river 🦉", "characters": [FOX, OWL], "controlImage": "uploads/proj-7f3a/river-edges.png", "controlScale": 0.5}
+SCENE_3 = {"sceneId": "s3", "prompt": "An empty clearing at night", "characters": [], "controlImage": None, "controlScale": None}
 
 STYLE = {
     "style": "watercolor",
@@ -59,6 +59,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "guidance": 8.0,
         "seed": 1234567890123,
         "sceneId": "cover",
+        "controlImage": "uploads/proj-7f3a/cover-sketch.png",
+        "controlScale": 0.7,
     },
     "StoryboardRequested": {
         "requestId": "req-0002",
@@ -81,6 +83,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "speed": 0.9,
         "pitch": 1.1,
         "emotion": "warm",
+        "referenceAudio": None,
     },
     "MusicRequested": {
         "requestId": "req-0004",

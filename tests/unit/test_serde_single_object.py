@@ -153,7 +153,7 @@ def test_truncated_and_garbage(codec: EventCodec) -> None:
     with pytest.raises(UndecodableMessage, match="too short: 6 byte"):
         codec.decode(data[:6])
     with pytest.raises(
-        UndecodableMessage, match=r"body does not decode as media\.v1\.ImageRequested \(fingerprint 7182dd0c550e5fc2\)"
+        UndecodableMessage, match=r"body does not decode as media\.v1\.ImageRequested \(fingerprint e1bf393b112d1fe7\)"
     ):
         codec.decode(data[:-9])
     with pytest.raises(UndecodableMessage, match="3 trailing byte"):

@@ -112,3 +112,20 @@ def test_narration_length_cap():
     with pytest.raises(ValidationError) as info:
         NarrationRequested("r", "j", "p", text="a" * 20_001).validate()
     assert info.value.field == "text"
+
+
+def test_control_images_and_voice_clips_are_storage_keys_never_urls():
+    with pytest.raises(ValidationError) as info:
+        image(control_image="https://example.com/edges.png").validate()
+    assert info.value.field == "controlImage" and "not a URL" in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        storyboard(scenes=(Scene("s1", "ok", control_image="../../etc/passwd"),)).validate()
+    assert info.value.field == "scenes[0].controlImage"
+    with pytest.raises(ValidationError) as info:
+        storyboard(scenes=(Scene("s1", "ok", control_image="uploads/p-1/edges.png", control_scale=3.0),)).validate()
+    assert info.value.field == "scenes[0].controlScale" and "0.0..2.0" in str(info.value)
+    storyboard(scenes=(Scene("s1", "ok", control_image="uploads/p-1/edges.png", control_scale=0.8),)).validate()
+    narration = NarrationRequested("r-1", "j-1", "p-1", text="Bonjour.", reference_audio="s3://bucket/clip.wav")
+    with pytest.raises(ValidationError) as info:
+        narration.validate()
+    assert info.value.field == "referenceAudio"

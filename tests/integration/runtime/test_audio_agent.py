@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import soundfile
 
+from media_stream.client.publisher import RequestPublisher
 from media_stream.config import Settings
 from media_stream.domain.outcomes import AudioReady, DeadLetter, JobFailed
 from media_stream.domain.requests import MusicRequested, NarrationRequested
@@ -29,8 +30,12 @@ def test_narration_and_music_end_as_audio_ready_with_their_files(settings: Setti
     narration = NarrationRequested("req-n", "job-n", "proj-a", text="Léa ouvre la porte. Le renard la regarde, puis il sourit.", voice="fr-FR-Denise")
     music = MusicRequested("req-m", "job-m", "proj-a", duration_seconds=3.0, style="ambient")
     bad = NarrationRequested("req-x", "job-x", "proj-a", text="Hello.", voice="xx-XX-Nobody")
+    publisher = RequestPublisher(settings, kafka_bootstrap)
+    accepted = publisher.publish(narration, topic=routes.requests)  # the client knows the estimate at once
+    publisher.close()
+    assert accepted.job_id == "job-n" and accepted.estimated_duration_s > 1.0
     producer = Producer({"bootstrap.servers": kafka_bootstrap})
-    for request in (narration, bad, music):
+    for request in (bad, music):
         msg = encoder.message(routes.requests, "proj-a", request, trace)
         producer.produce(routes.requests, key=msg.key, value=msg.value, headers=list(msg.headers))
     producer.flush(30)
@@ -48,6 +53,7 @@ def test_narration_and_music_end_as_audio_ready_with_their_files(settings: Setti
         assert info.samplerate == event.sample_rate and abs(info.duration - event.duration_seconds) < 0.1
         assert event.storage_key == f"{event.kind}/proj-a/{event.job_id}/audio/1.{event.format}"
     assert ready["job-n"].kind == "narration" and "espeak" in ready["job-n"].model.lower()
+    assert abs(ready["job-n"].duration_seconds - accepted.estimated_duration_s) <= 0.3 * accepted.estimated_duration_s
     assert ready["job-m"].kind == "music" and abs(ready["job-m"].duration_seconds - 3.0) < 0.2
     failed = next(e for _, e in seen if isinstance(e, JobFailed))
     assert failed.job_id == "job-x" and "fr-FR-Denise" in failed.reason  # the error lists the valid voices
