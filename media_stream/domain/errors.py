@@ -50,3 +50,10 @@ class ConfigurationError(MediaStreamError):
 
 class RenderCancelled(MediaStreamError):
     """A render stopped between steps because its job was cancelled; the job ends cancelled."""
+
+
+class StorageUnavailable(RetriableError):
+    """The object store does not answer (connection refused, timeouts, 5xx after retries).
+
+    Not the job's fault: the agent holds all work and probes until the store is back, instead of
+    failing every job at once."""

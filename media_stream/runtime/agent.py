@@ -18,7 +18,7 @@ from collections import OrderedDict
 from typing import Any
 
 from media_stream.config import Settings
-from media_stream.domain.errors import PermanentError, RenderCancelled, RetriableError
+from media_stream.domain.errors import PermanentError, RenderCancelled, RetriableError, StorageUnavailable
 from media_stream.domain.outcomes import JobStatus, JobStatusChanged
 from media_stream.kafka.consumer import EventConsumer
 from media_stream.kafka.messages import ConsumedMessage, OutgoingMessage
@@ -85,12 +85,14 @@ class Agent:
         self.assigned: set[tuple[str, int]] = set()
         self.paused = False
         self.lost = False
+        self.hold_until = 0.0  # storage outage: no dispatch before this (monotonic seconds)
+        self.hold_backoff_s = 0.0
         self.started_ms = int(time.time() * 1000)
         self.stopping = threading.Event()
         self.renders = RenderThread(self._render_batch)
         self.committer = TransactionCommitter(producer, on_commit=self._committed)
         self.consumer: EventConsumer = consumer_factory(self._on_assign, self._on_revoke, self._on_lost)
-        self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0, "transactions": 0}
+        self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0, "transactions": 0, "storage_holds": 0}
 
     # ---- the loop -------------------------------------------------------------------------
 
@@ -137,6 +139,9 @@ class Agent:
         idle = self.settings.worker.poll_timeout_s
         if rendering:
             return 0.0
+        held = self.hold_until - time.monotonic()
+        if held > 0:
+            return min(idle, held)
         if not len(self.scheduler):
             return idle
         wakeup = self.scheduler.next_wakeup()
@@ -193,7 +198,7 @@ class Agent:
     # ---- rendering ----------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        if self.stopping.is_set():
+        if self.stopping.is_set() or time.monotonic() < self.hold_until:
             return
         while self.renders.has_room():
             batch = self.scheduler.take_batch(time.monotonic(), self.settings.worker.max_batch_size, self.medium.batch_key)
@@ -228,6 +233,12 @@ class Agent:
         if isinstance(result, RenderCancelled):
             job.cancel_requested = True
             return
+        if isinstance(result, StorageUnavailable):
+            self._hold_for_storage(result)  # the step is retried when the store is back; not the job's attempt
+            return
+        if self.hold_backoff_s and not isinstance(result, BaseException):
+            log.info("storage is back: work resumes")
+            self.hold_backoff_s = 0.0
         if isinstance(result, RetriableError):
             job.attempts += 1
             delay = self.retry.delay(job.attempts)
@@ -249,6 +260,14 @@ class Agent:
             self.pending.append(self.progress.put(job.message.partition, f"{job.key}/{job.job_id}", self.medium.progress(job)))
         if not job.done:  # the last step's progress is the terminal status that follows
             self._status(job, JobStatus.PROCESSING, job.next_step / len(job.steps))
+
+    def _hold_for_storage(self, error: Exception) -> None:
+        """Backpressure on a storage outage: dispatch nothing (partitions paused) until the hold
+        ends, then let one batch probe the store; the hold doubles up to 10 s while it fails."""
+        self.hold_backoff_s = min(max(self.hold_backoff_s * 2, 0.5), 10.0)
+        self.hold_until = time.monotonic() + self.hold_backoff_s
+        self.counters["storage_holds"] += 1
+        log.warning("storage unavailable (%s): holding work for %.1fs", error, self.hold_backoff_s)
 
     def _finish_heads(self) -> None:
         for job in self.scheduler.finished_heads():
@@ -325,7 +344,7 @@ class Agent:
         self.counters["transactions"] += 1
 
     def _flow_control(self) -> None:
-        full = len(self.scheduler) >= self.settings.worker.in_flight_window
+        full = len(self.scheduler) >= self.settings.worker.in_flight_window or time.monotonic() < self.hold_until
         if full and not self.paused:
             self.consumer.pause(self.assigned)
             self.paused = True

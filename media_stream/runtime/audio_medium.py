@@ -3,6 +3,7 @@ and windows long music itself); narrations with the same voice settings share a 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from media_stream.runtime.routes import AgentRoutes
 from media_stream.runtime.scheduler import Job
 from media_stream.state.records import JobProgress
 from media_stream.storage.base import ObjectStore
+from media_stream.storage.inputs import InputReader
 
 KIND = {NarrationWork: "narration", MusicWork: "music"}
 
@@ -42,6 +44,7 @@ class AudioMedium:
         self.routes = routes
         self.encoder = encoder
         self.settings = settings
+        self.inputs = InputReader(store)
 
     def load(self) -> None:
         self.speech.load()
@@ -65,7 +68,7 @@ class AudioMedium:
 
         try:
             if isinstance(jobs[0].step, NarrationWork):
-                rendered = list(self.speech.synthesize([job.step for job in jobs]))
+                rendered = list(self.speech.synthesize([self._with_clip(job.step) for job in jobs]))
             else:
                 rendered = [self.music.compose(job.step) for job in jobs]
         except MediaStreamError as exc:
@@ -78,6 +81,12 @@ class AudioMedium:
             except MediaStreamError as exc:
                 results.append(exc)
         return results
+
+    def _with_clip(self, work: NarrationWork) -> NarrationWork:
+        """A voice to clone is read from our own storage, within the byte cap."""
+        if work.reference_key is None or work.reference_audio is not None:
+            return work
+        return dataclasses.replace(work, reference_audio=self.inputs.read_audio("referenceAudio", work.reference_key))
 
     def _store(self, request: Any, kind: str, encoded: Any) -> AudioReady:
         key = storage_key(kind, request.project_id, request.job_id, "audio", request.render_version, encoded.format)

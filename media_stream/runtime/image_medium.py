@@ -3,6 +3,7 @@ step is a scene; scenes of different projects with the same size and settings sh
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from media_stream.runtime.routes import AgentRoutes
 from media_stream.runtime.scheduler import Job
 from media_stream.state.records import JobProgress
 from media_stream.storage.base import ObjectStore
+from media_stream.storage.inputs import InputReader
 
 IMAGE_KIND = "images"
 Progress = Callable[[Job, float], None]  # (job, fraction of its current step done)
@@ -41,6 +43,7 @@ class ImageMedium:
         self.routes = routes
         self.encoder = encoder
         self.characters = characters  # None: the renderer cannot condition on references
+        self.inputs = InputReader(store)
 
     def load(self) -> None:
         self.renderer.load()
@@ -84,9 +87,12 @@ class ImageMedium:
         return [results[i] for i in range(len(jobs))]
 
     def _with_references(self, job: Job) -> SceneWork:
-        """The scene's work with its characters' reference images (fixed on first appearance)."""
+        """The scene's work with its control image (read from our storage, within the caps) and
+        its characters' reference images (fixed on first appearance)."""
         work: SceneWork = job.step
         request: StoryboardRequested = job.request
+        if work.control_key is not None and work.control_image is None:
+            work = dataclasses.replace(work, control_image=self.inputs.read_image_bytes("controlImage", work.control_key))
         if self.characters is None or not work.characters:
             return work
         references = self.characters.ensure(request.project_id, work.characters, request.style_config.style, request.consistency_mode)

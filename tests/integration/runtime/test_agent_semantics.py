@@ -243,3 +243,31 @@ def test_characters_are_fixed_on_first_appearance_and_reused_across_requests_and
     assert sorted(i["characterId"] for i in identities) == ["fox", "lea"]
     assert {i["referenceKey"] for i in identities} == {"characters/proj-chars/lea/reference/1.png", "characters/proj-chars/fox/reference/1.png"}
     assert (tmp_path / "storage" / "characters" / "proj-chars" / "lea" / "reference" / "1.png").is_file()
+
+
+def test_control_images_are_read_from_our_storage_within_the_caps(settings: Settings, routes: AgentRoutes, kafka_bootstrap: str, start_agent: Callable[..., RunningAgent], tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    from media_stream.storage.filesystem import FilesystemStore
+
+    store = FilesystemStore(settings.storage.root)
+    small, huge = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(small, format="PNG")
+    Image.new("1", (5000, 5000)).save(huge, format="PNG")  # 25 Mpx: over the pixel cap, a few KB on disk
+    store.put("uploads/proj-k/edges.png", small.getvalue(), "image/png", {})
+    store.put("uploads/proj-k/bomb.png", huge.getvalue(), "image/png", {})
+    running = start_agent(ScriptedRenderer())
+    publish(
+        settings, kafka_bootstrap, routes,
+        ImageRequested("req-ok", "ok", "proj-k", prompt="ok", width=64, height=64, control_image="uploads/proj-k/edges.png"),
+        ImageRequested("req-missing", "missing", "proj-k", prompt="p", width=64, height=64, control_image="uploads/proj-k/nothing.png"),
+        ImageRequested("req-bomb", "bomb", "proj-k", prompt="p", width=64, height=64, control_image="uploads/proj-k/bomb.png"),
+    )
+    seen = collect(settings, routes, kafka_bootstrap, ended({"ok", "missing", "bomb"}))
+    running.stop()
+    assert terminal_statuses(seen) == {"ok": ["completed"], "missing": ["failed"], "bomb": ["failed"]}
+    failures = {e.job_id: e.reason for _, e in seen if isinstance(e, JobFailed)}
+    assert "controlImage" in failures["missing"] and "no object" in failures["missing"]
+    assert "controlImage" in failures["bomb"] and "pixels" in failures["bomb"]
