@@ -54,13 +54,34 @@ class LocalKafkaSettings(BaseModel):
 
 
 class StorageSettings(BaseModel):
+    """Where rendered media go. Env: ``MEDIA_STREAM_STORAGE__BACKEND``, ``__ENDPOINT``, ``__ACCESS_KEY`` etc.
+
+    ``minio`` is any S3-compatible server (MinIO, AWS S3, s3proxy); its keys come only from
+    the environment.
+    """
+
     backend: Literal["filesystem", "minio"] = "filesystem"
     root: Path = Field(default_factory=lambda: _default_home() / "storage")
-    endpoint: str | None = None
+    endpoint: str | None = Field(default=None, description="host:port (or http(s)://host:port) of the S3 API.")
     bucket: str = "media-stream"
     access_key: SecretStr | None = None
     secret_key: SecretStr | None = None
     secure: bool = False
+    region: str | None = Field(default=None, description="Bucket region; unset: asked from the server once.")
+    create_bucket: bool = Field(default=True, description="Create the bucket when it is missing.")
+    public_base_url: str | None = Field(
+        default=None, description="Objects are served under this URL (public bucket or CDN); unset: presigned URLs."
+    )
+    presign_ttl_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600, description="Lifetime of a presigned URL.")
+    part_size_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3, description="Multipart part size for large objects."
+    )
+    max_object_bytes: int = Field(default=2 * 1024**3, ge=1, description="Largest object put() accepts.")
+    retries: int = Field(default=4, ge=0, le=20, description="Retries after the first try on 5xx, timeouts, refused connections.")
+    retry_backoff_s: float = Field(default=0.25, ge=0.0, le=60.0, description="First backoff; doubles each retry.")
+    retry_backoff_max_s: float = Field(default=8.0, ge=0.0, le=300.0)
+    connect_timeout_s: float = Field(default=5.0, gt=0.0, le=300.0)
+    read_timeout_s: float = Field(default=60.0, gt=0.0, le=3600.0)
 
 
 class SdxlSettings(BaseModel):

@@ -9,9 +9,11 @@ import tempfile
 from pathlib import Path
 from typing import Mapping
 
-from media_stream.domain.errors import RetriableError, ValidationError
-from media_stream.domain.ids import validate_id
-from media_stream.storage.base import StoredObject
+from media_stream.domain.errors import StorageUnavailable, ValidationError
+from media_stream.storage.base import ObjectInfo, ObjectNotFound, StoredObject
+from media_stream.storage.keys import validate_key
+
+_CONTENT_TYPE = "contentType"  # in the sidecar next to the caller's metadata
 
 
 class FilesystemStore:
@@ -19,8 +21,7 @@ class FilesystemStore:
         self.root = Path(root).resolve()
 
     def _path(self, key: str) -> Path:
-        for part in key.split("/"):
-            validate_id("storageKey", part)
+        validate_key(key)
         path = (self.root / key).resolve()
         if self.root not in path.parents:
             raise ValidationError("storageKey", f"{key!r} leaves the storage root")
@@ -29,24 +30,37 @@ class FilesystemStore:
     def put(self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]) -> StoredObject:
         path = self._path(key)
         digest = hashlib.sha256(data).hexdigest()
-        meta = {"contentType": content_type, "sha256": digest, **metadata}
+        meta = {**metadata, _CONTENT_TYPE: content_type, "sha256": digest}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _atomic_write(path, data)
             _atomic_write(path.with_name(path.name + ".meta.json"), json.dumps(meta, sort_keys=True).encode())
         except OSError as exc:
-            raise RetriableError(f"filesystem store: cannot write {key}: {exc}") from exc
+            raise StorageUnavailable(f"filesystem store: cannot write {key}: {exc}") from exc
         return StoredObject(key=key, url=path.as_uri(), sha256=digest, size=len(data))
 
     def get(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise ObjectNotFound(f"no object {key!r} under {self.root}") from exc
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
-    def metadata(self, key: str) -> dict[str, str]:
+    def stat(self, key: str) -> ObjectInfo:
         path = self._path(key)
-        return json.loads(path.with_name(path.name + ".meta.json").read_text())
+        try:
+            size = path.stat().st_size
+            meta = json.loads(path.with_name(path.name + ".meta.json").read_text())
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(f"no object {key!r} under {self.root}") from exc
+        content_type = meta.pop(_CONTENT_TYPE, "application/octet-stream")
+        return ObjectInfo(key=key, size=size, content_type=content_type, metadata=meta)
+
+    def metadata(self, key: str) -> dict[str, str]:
+        return dict(self.stat(key).metadata)
 
     def url(self, key: str) -> str:
         return self._path(key).as_uri()
@@ -56,7 +70,7 @@ class FilesystemStore:
             self.root.mkdir(parents=True, exist_ok=True)
             _atomic_write(self.root / ".health", b"ok")
         except OSError as exc:
-            raise RetriableError(f"filesystem store at {self.root} is not writable: {exc}") from exc
+            raise StorageUnavailable(f"filesystem store at {self.root} is not writable: {exc}") from exc
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from media_stream.storage.base import StoredObject
+from media_stream.storage.base import ObjectInfo, ObjectNotFound, StoredObject
 
 
 class MemoryStore:
@@ -13,17 +13,31 @@ class MemoryStore:
         self.objects: dict[str, tuple[bytes, str, dict[str, str]]] = {}
 
     def put(self, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]) -> StoredObject:
-        self.objects[key] = (data, content_type, dict(metadata))
-        return StoredObject(key=key, url=self.url(key), sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+        digest = hashlib.sha256(data).hexdigest()
+        self.objects[key] = (data, content_type, {**metadata, "sha256": digest})
+        return StoredObject(key=key, url=self.url(key), sha256=digest, size=len(data))
 
     def get(self, key: str) -> bytes:
-        return self.objects[key][0]
+        return self._find(key)[0]
 
     def exists(self, key: str) -> bool:
         return key in self.objects
+
+    def stat(self, key: str) -> ObjectInfo:
+        data, content_type, metadata = self._find(key)
+        return ObjectInfo(key=key, size=len(data), content_type=content_type, metadata=dict(metadata))
+
+    def metadata(self, key: str) -> dict[str, str]:
+        return dict(self._find(key)[2])
 
     def url(self, key: str) -> str:
         return f"memory://{key}"
 
     def check(self) -> None:
         pass
+
+    def _find(self, key: str) -> tuple[bytes, str, dict[str, str]]:
+        try:
+            return self.objects[key]
+        except KeyError:
+            raise ObjectNotFound(f"no object {key!r} in memory") from None
