@@ -39,7 +39,7 @@ from media_stream.runtime.tracing import child_traceparent
 from media_stream.serde.codec import EventCodec
 from media_stream.state.changelog import ChangelogTable, TableSpec, restore_tables
 from media_stream.state.character_registry import KafkaCharacterRegistry
-from media_stream.state.records import JobProgress, RequestHandled
+from media_stream.state.records import JobProgress, RequestHandled, handled_key, progress_key
 
 log = logging.getLogger(__name__)
 REMEMBERED_CANCELS = 10_000
@@ -176,7 +176,7 @@ class Agent:
             self.counters["dead_letters"] += 1
             return
         request = plan.request
-        if self.handled.get(message.partition, f"{request.project_id}/{request.request_id}") is not None:
+        if self.handled.get(message.partition, handled_key(request.project_id, request.request_id, request.render_version)) is not None or self._in_flight(request):
             log.info("request %s of %s was handled already; its outcome stands", request.request_id, request.project_id)
             self.ledger.finish(tp, message.offset)
             self.counters["duplicates"] += 1
@@ -188,12 +188,17 @@ class Agent:
         if self.cancelled.pop(request.job_id, None) is not None:
             self._end(job, JobStatus.CANCELLED, [], error="cancelled before it started")
             return
-        progress = self.progress.get(message.partition, f"{request.project_id}/{request.job_id}")
+        progress = self.progress.get(message.partition, progress_key(request.project_id, request.job_id, request.render_version))
         if progress is not None and progress.request_id == request.request_id:
             self.medium.restore(job, progress)
             log.info("job %s resumes after %d finished steps", request.job_id, job.next_step)
         self.scheduler.enqueue(job)
         self._status(job, JobStatus.QUEUED if job.next_step == 0 else JobStatus.PROCESSING, job.next_step / max(len(job.steps), 1))
+
+    def _in_flight(self, request: Any) -> bool:
+        """The same request (and render version) is already queued or running here."""
+        same = (request.project_id, request.request_id, request.render_version)
+        return any((j.key, j.request.request_id, j.request.render_version) == same for j in self.scheduler.jobs_of(request.project_id))
 
     # ---- rendering ----------------------------------------------------------------------------
 
@@ -257,7 +262,7 @@ class Agent:
         job.not_before = 0.0
         job.next_step += 1
         if not job.done:
-            self.pending.append(self.progress.put(job.message.partition, f"{job.key}/{job.job_id}", self.medium.progress(job)))
+            self.pending.append(self.progress.put(job.message.partition, _progress_key(job), self.medium.progress(job)))
         if not job.done:  # the last step's progress is the terminal status that follows
             self._status(job, JobStatus.PROCESSING, job.next_step / len(job.steps))
 
@@ -289,8 +294,8 @@ class Agent:
         self._status(job, status, 1.0 if status is JobStatus.COMPLETED else job.next_step / max(len(job.steps), 1), error)
         record = RequestHandled(request.request_id, request.job_id, request.project_id, status.value, request.render_version)
         self.pending.append(self.handled.put(partition, record.key, record))
-        if self.progress.get(partition, f"{job.key}/{job.job_id}") is not None:
-            self.pending.append(self.progress.delete(partition, f"{job.key}/{job.job_id}"))
+        if self.progress.get(partition, _progress_key(job)) is not None:
+            self.pending.append(self.progress.delete(partition, _progress_key(job)))
         self.scheduler.remove(job)
         self.ledger.finish(job.tp, job.message.offset)
         self.counters[status.value] += 1
@@ -386,3 +391,7 @@ class Agent:
             table.forget(p for _, p in partitions)
         self.assigned.difference_update(partitions)
         log.info("released %s (%d jobs handed over)", sorted(p for _, p in partitions), len(dropped))
+
+
+def _progress_key(job: Job) -> str:
+    return progress_key(job.key, job.job_id, job.request.render_version)

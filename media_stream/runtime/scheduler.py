@@ -66,6 +66,9 @@ class KeyScheduler:
         for queue in self._queues.values():
             yield from queue
 
+    def jobs_of(self, key: str) -> tuple[Job, ...]:
+        return tuple(self._queues.get(key, ()))
+
     def find(self, job_id: str) -> Job | None:
         return next((j for j in self.jobs() if j.job_id == job_id), None)
 

@@ -12,6 +12,16 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def handled_key(project_id: str, request_id: str, render_version: int) -> str:
+    """One dedupe row per request and render version: a replay with a new version renders again,
+    the same version again renders nothing."""
+    return f"{project_id}/{request_id}/v{render_version}"
+
+
+def progress_key(project_id: str, job_id: str, render_version: int) -> str:
+    return f"{project_id}/{job_id}/v{render_version}"
+
+
 @dataclass(frozen=True)
 class RequestHandled:
     """A request that reached its terminal outcome (the dedupe table)."""
@@ -25,7 +35,7 @@ class RequestHandled:
 
     @property
     def key(self) -> str:
-        return f"{self.project_id}/{self.request_id}"
+        return handled_key(self.project_id, self.request_id, self.render_version)
 
 
 @dataclass(frozen=True)
@@ -43,4 +53,4 @@ class JobProgress:
 
     @property
     def key(self) -> str:
-        return f"{self.project_id}/{self.job_id}"
+        return progress_key(self.project_id, self.job_id, self.render_version)

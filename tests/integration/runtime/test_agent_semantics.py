@@ -3,6 +3,7 @@ bad input, and an accounting of every request."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -99,10 +100,19 @@ def test_a_re_sent_request_id_is_not_rendered_again(settings: Settings, routes: 
     collect(settings, routes, kafka_bootstrap, ended({"once"}))
     publish(settings, kafka_bootstrap, routes, image("once", "proj-d"), image("after", "proj-d"))
     seen = collect(settings, routes, kafka_bootstrap, ended({"once", "after"}))
-    running.stop()
     assert [tag for _, tag, _ in render_log(tmp_path / "renders.log")] == ["once", "after"]
     assert sum(isinstance(e, BatchCompleted) and e.job_id == "once" for _, e in seen) == 1
     assert running.agent.counters["duplicates"] == 1
+    # a replay with a new render version renders again; the same version again does not
+    again = dataclasses.replace(image("once", "proj-d"), render_version=2)
+    publish(settings, kafka_bootstrap, routes, again, again, image("last", "proj-d"))
+    seen = collect(settings, routes, kafka_bootstrap, lambda s: ended({"last"})(s) and sum(isinstance(e, BatchCompleted) and e.job_id == "once" for _, e in s) == 2)
+    running.stop()
+    assert [tag for _, tag, _ in render_log(tmp_path / "renders.log")] == ["once", "after", "once", "last"]
+    versions = sorted(e.render_version for _, e in seen if isinstance(e, BatchCompleted) and e.job_id == "once")
+    assert versions == [1, 2] and running.agent.counters["duplicates"] == 2
+    stored = settings.storage.root / "images" / "proj-d" / "once" / "image"
+    assert sorted(p.name for p in stored.glob("*.png")) == ["1.png", "2.png"]  # old and new side by side
 
 
 def test_a_restarted_agent_resumes_a_storyboard_after_its_finished_scenes(settings: Settings, routes: AgentRoutes, kafka_bootstrap: str, start_agent: Callable[..., RunningAgent], tmp_path: Path) -> None:

@@ -233,3 +233,20 @@ def test_client_errors_are_not_retried(error, kind):
     with pytest.raises(kind):
         store.stat("images/p/j/s1/1.png")
     assert len(calls) == 1
+
+
+def test_an_unreachable_s3_store_is_unavailable_quickly_for_put_and_probe():
+    store = MinioStore("127.0.0.1:9", "access", "secret-key", "bucket", retries=1, backoff_s=0.001, connect_timeout_s=0.5)
+    with pytest.raises(StorageUnavailable, match="gave up after 2 tries"):
+        store.put("images/p/j/s1/1.png", b"x", "image/png", {})
+    with pytest.raises(StorageUnavailable):
+        store.check()
+
+
+def test_an_unwritable_filesystem_store_is_unavailable(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    store = FilesystemStore(tmp_path / "file" / "root")
+    with pytest.raises(StorageUnavailable):
+        store.put("images/p/j/s1/1.png", b"x", "image/png", {})
+    with pytest.raises(StorageUnavailable):
+        store.check()
