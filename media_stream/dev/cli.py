@@ -55,7 +55,7 @@ def down() -> None:
 
 @dev_app.command()
 def status() -> None:
-    """Show the broker; exit code 0 when it runs and answers, 1 otherwise."""
+    """Show the broker and the object store; exit code 0 when both answer, 1 otherwise."""
     state = _broker().status()
     table = Table(show_header=False, box=None)
     table.add_row("state", "[green]running[/green]" if state.healthy else "[red]not running[/red]")
@@ -70,5 +70,20 @@ def status() -> None:
     ):
         if value is not None:
             table.add_row(label, escape(str(value)))
+    storage_ok, storage_note = _storage_health()
+    table.add_row("storage", ("[green]ok[/green] " if storage_ok else "[red]unavailable[/red] ") + escape(storage_note))
     Console().print(table)
-    raise typer.Exit(0 if state.healthy else 1)
+    raise typer.Exit(0 if state.healthy and storage_ok else 1)
+
+
+def _storage_health() -> tuple[bool, str]:
+    """The configured object store, checked the way an agent checks it at start."""
+    from media_stream.storage.factory import object_store
+
+    settings = get_settings().storage
+    where = str(settings.root) if settings.backend == "filesystem" else f"{settings.endpoint}/{settings.bucket}"
+    try:
+        object_store(settings).check()
+    except MediaStreamError as exc:
+        return False, f"{settings.backend} at {where}: {exc}"
+    return True, f"{settings.backend} at {where}"

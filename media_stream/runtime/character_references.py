@@ -32,6 +32,7 @@ from media_stream.domain.styles import image_style
 from media_stream.render.base import ImageRenderer
 from media_stream.state.characters import CharacterIdentity, CharacterRegistry
 from media_stream.storage.base import ObjectStore
+from media_stream.storage.inputs import InputReader
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class CharacterReferences:
         self.portrait_guidance = portrait_guidance
         self.reference_scale = reference_scale
         self.portraits_rendered = 0
+        self.inputs = InputReader(store)
         self._images: OrderedDict[str, bytes] = OrderedDict()
         self._cache_size = cache_size
 
@@ -152,7 +154,7 @@ class CharacterReferences:
     def _image(self, key: str) -> bytes:
         data = self._images.get(key)
         if data is None:
-            data = self.store.get(key)
+            data = self.inputs.read_image_bytes("referenceImage", key)  # byte and pixel caps
             self._remember(key, data)
         else:
             self._images.move_to_end(key)
