@@ -76,7 +76,7 @@ class _Watcher:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            for msg in self.consumer.consume(1000, 0.02):
+            for msg in self.consumer.consume(1000, 0.002):  # batch consume waits out its timeout: keep it short
                 if not msg.error():
                     self.seen.append((time.monotonic(), msg.value()))
 

@@ -71,9 +71,15 @@ class EventConsumer:
         return from_confluent(msg)
 
     def consume(self, max_messages: int, timeout_s: float) -> list[ConsumedMessage]:
-        """Up to ``max_messages`` messages, waiting at most ``timeout_s`` for the first."""
+        """Up to ``max_messages`` messages, waiting at most ``timeout_s`` for the first.
+
+        librdkafka's batch consume waits for the whole batch or the timeout, so the first message
+        is polled (it returns as soon as one arrives) and the rest taken without waiting."""
+        first = self._consumer.poll(timeout_s)
+        if first is None:
+            return []
         out = []
-        for msg in self._consumer.consume(max_messages, timeout_s):
+        for msg in [first, *(self._consumer.consume(max_messages - 1, 0) if max_messages > 1 else [])]:
             err = msg.error()
             if err is None:
                 out.append(from_confluent(msg))
