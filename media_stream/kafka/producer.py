@@ -41,7 +41,19 @@ class TransactionalProducer:
 
     def __init__(self, settings: Settings, transactional_id: str, bootstrap: str | None = None, **overrides: Any) -> None:
         conf = client_config(settings, bootstrap)
-        conf.update({"transactional.id": transactional_id, "enable.idempotence": True, "linger.ms": 5})
+        conf.update(
+            {
+                "transactional.id": transactional_id,
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                # Right after a commit the coordinator still writes its markers and answers the next
+                # AddPartitionsToTxn with CONCURRENT_TRANSACTIONS; librdkafka retries after
+                # retry.backoff.ms (100 ms by default), which made every transaction ~25 ms longer
+                # (measured: 26 ms -> 5 ms for one message). Back off briefly, growing to 100 ms.
+                "retry.backoff.ms": 5,
+                "retry.backoff.max.ms": 100,
+            }
+        )
         conf.update(overrides)
         self._producer = Producer(conf)
         self._producer.init_transactions(30)
