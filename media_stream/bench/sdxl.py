@@ -139,7 +139,7 @@ def real_pipeline(model: str, device: torch.device, dtype: torch.dtype) -> Any |
     from diffusers import StableDiffusionXLPipeline
 
     try:
-        pipe = StableDiffusionXLPipeline.from_pretrained(model, torch_dtype=dtype, local_files_only=True)
+        pipe = StableDiffusionXLPipeline.from_pretrained(model, dtype=dtype, local_files_only=True)
     except Exception as exc:  # not in the cache / not a folder: fall back to random weights
         log(f"real weights {model!r} not available locally ({type(exc).__name__}); using random SDXL weights")
         return None

@@ -138,7 +138,7 @@ def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
     base = load_or_explain(
         "SDXL model (sdxl.model)",
         settings.model,
-        lambda: StableDiffusionXLPipeline.from_pretrained(source, torch_dtype=dtype, **common, **extra),
+        lambda: StableDiffusionXLPipeline.from_pretrained(source, dtype=dtype, **common, **extra),
     )
     if settings.scheduler != "model":
         base.scheduler = make_scheduler(settings.scheduler, base.scheduler.config)
@@ -172,7 +172,7 @@ def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
         controlnet = load_or_explain(
             "ControlNet (sdxl.controlnet_model)",
             cn_ref,
-            lambda: ControlNetModel.from_pretrained(cn_source, torch_dtype=dtype, **common),
+            lambda: ControlNetModel.from_pretrained(cn_source, dtype=dtype, **common),
         )
         loaded.controlnet = StableDiffusionXLControlNetPipeline.from_pipe(base, controlnet=controlnet.to(device))
 
