@@ -65,7 +65,7 @@ class _Watcher:
 
     def __init__(self, settings: Settings, bootstrap: str, topic: str) -> None:
         conf = client_config(settings, bootstrap)
-        conf.update({"group.id": f"bench-watch-{uuid.uuid4().hex[:8]}", "isolation.level": "read_committed", "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        conf.update({"group.id": f"bench-watch-{uuid.uuid4().hex[:8]}", "isolation.level": "read_committed", "auto.offset.reset": "earliest", "enable.auto.commit": False, "fetch.wait.max.ms": 20})
         self.consumer = Consumer(conf)  # assigned, not subscribed: no group join in the measurement
         partitions = self.consumer.list_topics(topic, timeout=30).topics[topic].partitions
         self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])

@@ -23,6 +23,9 @@ def consumer_config(settings: Settings, group_id: str, bootstrap: str | None = N
             "partition.assignment.strategy": "cooperative-sticky",
             "max.poll.interval.ms": 300_000,
             "session.timeout.ms": 45_000,
+            # How long the broker may hold a fetch with nothing to return: librdkafka's 500 ms showed
+            # up in request latency (p50 260 -> 178 ms at 200 req/s); 20 ms costs idle fetches only.
+            "fetch.wait.max.ms": 20,
         }
     )
     conf.update(overrides)
