@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Optional
 
 import typer
@@ -80,6 +81,36 @@ def status(
         return
     console.print(f"{row.job_id}  [bold]{row.status}[/bold]  progress {row.progress:.0%}  project {row.project_id}" + (f"  error: {row.error}" if row.error else ""))
     console.print(f"(looked up in {lookup_ms:.2f} ms)")
+
+
+@app.command()
+def replay(
+    render_version: int = typer.Option(..., "--render-version", help="The new render version the replayed requests carry."),
+    role: str = typer.Option("image_requests", help="Which requests topic, by its role in topics.yaml."),
+    since: Optional[datetime] = typer.Option(None, help="Only events at or after this time (ISO 8601)."),
+    until: Optional[datetime] = typer.Option(None, help="Only events before this time (ISO 8601)."),
+    project: Optional[str] = typer.Option(None, help="Only this project's events."),
+    job: Optional[str] = typer.Option(None, help="Only this job's events."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be replayed, per partition and project."),
+    bootstrap: Optional[str] = typer.Option(None, help="Kafka bootstrap servers."),
+) -> None:
+    """Re-publish request events with a new render version and `replay-of` lineage headers."""
+    from media_stream.client.replay import replay as run_replay
+    from media_stream.topics.spec import load_topics
+
+    settings = get_settings()
+    topic = load_topics(settings.topics_file).name(role)
+    try:
+        report = run_replay(settings, topic, render_version, bootstrap, since, until, project, job, dry_run)
+    except MediaStreamError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    verb = "would replay" if dry_run else "replayed"
+    console.print(f"{verb} {report.selected} request(s) from {topic} as renderVersion {render_version} ({report.skipped} other message(s) left alone)")
+    for partition, count in sorted(report.per_partition.items()):
+        console.print(f"  partition {partition}: {count}")
+    for name, count in sorted(report.per_project.items()):
+        console.print(f"  project {name}: {count}")
 
 
 @app.command()
