@@ -84,6 +84,32 @@ def status(
 
 
 @app.command()
+def cancel(
+    job_id: str = typer.Argument(..., help="The job to cancel."),
+    project: str = typer.Option(..., help="The job's project (the message key)."),
+    reason: str = typer.Option("", help="Why; carried in the job's cancelled status."),
+    bootstrap: Optional[str] = typer.Option(None, help="Kafka bootstrap servers."),
+) -> None:
+    """Publish a CancelRequested on the control topic: a queued job is dropped, a running one stops after its scene."""
+    import uuid
+
+    from media_stream.client.publisher import RequestPublisher
+    from media_stream.domain.requests import CancelRequested
+
+    request = CancelRequested(f"cancel-{uuid.uuid4().hex[:12]}", job_id, project, reason)
+    try:
+        publisher = RequestPublisher(get_settings(), bootstrap)
+        try:
+            published = publisher.publish(request)
+        finally:
+            publisher.close()
+    except MediaStreamError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"cancel for job {job_id} published to {published.topic}")
+
+
+@app.command()
 def replay(
     render_version: int = typer.Option(..., "--render-version", help="The new render version the replayed requests carry."),
     role: str = typer.Option("image_requests", help="Which requests topic, by its role in topics.yaml."),
