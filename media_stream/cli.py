@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from media_stream.bench.cli import bench_app
+from media_stream.client.cli import publish_app, reset_group, watch
 from media_stream.config import get_settings
 from media_stream.dev.cli import dev_app
 from media_stream.domain.errors import MediaStreamError
@@ -22,6 +23,9 @@ app.add_typer(dev_app, name="dev", help="The local Kafka broker for development 
 app.add_typer(topics_app, name="topics", help="Topics as code: topics.yaml applied to the cluster.")
 app.add_typer(schemas_app, name="schemas", help="Avro contracts: list and compatibility check.")
 app.add_typer(bench_app, name="bench", help="Benchmarks: figures as JSON, never pass/fail.")
+app.add_typer(publish_app, name="publish", help="Publish a request: image, storyboard, narration or music.")
+app.command("watch")(watch)
+app.command("reset-group")(reset_group)
 console = Console(soft_wrap=True)
 
 
@@ -113,6 +117,10 @@ def cancel(
 def replay(
     render_version: int = typer.Option(..., "--render-version", help="The new render version the replayed requests carry."),
     role: str = typer.Option("image_requests", help="Which requests topic, by its role in topics.yaml."),
+    topic_name: Optional[str] = typer.Option(None, "--topic", help="The requests topic by name (overrides --role)."),
+    partition: Optional[int] = typer.Option(None, help="Only this partition (with --from-offset/--to-offset)."),
+    from_offset: Optional[int] = typer.Option(None, "--from-offset", help="Only offsets from this one (inclusive)."),
+    to_offset: Optional[int] = typer.Option(None, "--to-offset", help="Only offsets up to this one (inclusive)."),
     since: Optional[datetime] = typer.Option(None, help="Only events at or after this time (ISO 8601)."),
     until: Optional[datetime] = typer.Option(None, help="Only events before this time (ISO 8601)."),
     project: Optional[str] = typer.Option(None, help="Only this project's events."),
@@ -125,9 +133,9 @@ def replay(
     from media_stream.topics.spec import load_topics
 
     settings = get_settings()
-    topic = load_topics(settings.topics_file).name(role)
     try:
-        report = run_replay(settings, topic, render_version, bootstrap, since, until, project, job, dry_run)
+        topic = topic_name or load_topics(settings.topics_file).name(role)
+        report = run_replay(settings, topic, render_version, bootstrap, since, until, project, job, dry_run, partition, from_offset, to_offset)
     except MediaStreamError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc

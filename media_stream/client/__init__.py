@@ -1,1 +1,1 @@
-"""What users call: publish requests, follow outcomes. (The full SDK grows here.)"""
+"""What users call: the SDK (`sdk.MediaStreamClient`), publish requests, follow outcomes, replay."""

@@ -42,16 +42,26 @@ def replay(
     project: str | None = None,
     job: str | None = None,
     dry_run: bool = False,
+    partition: int | None = None,
+    from_offset: int | None = None,
+    to_offset: int | None = None,
 ) -> ReplayReport:
+    """Select by time range, project, job and/or an explicit offset range (inclusive; on one
+    ``partition`` or on every partition), then re-publish, or with ``dry_run`` only count."""
     if not 1 <= render_version <= 1_000_000:
         raise ValidationError("renderVersion", f"{render_version} is out of range", "1..1000000")
+    if from_offset is not None and to_offset is not None and from_offset > to_offset:
+        raise ValidationError("fromOffset", f"{from_offset} is after toOffset {to_offset}")
+    if (from_offset is not None and from_offset < 0) or (to_offset is not None and to_offset < 0):
+        raise ValidationError("fromOffset" if (from_offset or 0) < 0 else "toOffset", "must not be negative")
     codec = EventCodec.from_settings(settings)
     report = ReplayReport()
     producer = None if dry_run else EventProducer(settings, bootstrap)
     since_ms = int(since.timestamp() * 1000) if since else None
     until_ms = int(until.timestamp() * 1000) if until else None
     try:
-        for message in scan(settings, bootstrap, topic, since_ms, until_ms):
+        partitions = None if partition is None else [partition]
+        for message in scan(settings, bootstrap, topic, since_ms, until_ms, partitions=partitions, from_offset=from_offset, to_offset=to_offset):
             republished = _select(codec, message, render_version, project, job)
             if republished is None:
                 report.skipped += 1
@@ -85,4 +95,5 @@ def _select(codec: EventCodec, message: ConsumedMessage, version: int, project: 
     value["renderVersion"] = version
     lineage = ("replay-of", f"{message.topic}/{message.partition}/{message.offset}".encode())
     headers = tuple((k, v) for k, v in message.headers if k != "replay-of" and v is not None) + (lineage,)
-    return OutgoingMessage(message.topic, message.key, codec.encode(decoded.record_name, value), headers)
+    key = str(value.get("projectId") or "").encode() or message.key  # keyed by project, as every request
+    return OutgoingMessage(message.topic, key, codec.encode(decoded.record_name, value), headers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from confluent_kafka import OFFSET_END, Consumer, TopicPartition
 
@@ -13,19 +13,27 @@ from media_stream.kafka.messages import ConsumedMessage, from_confluent
 
 
 def scan(
-    settings: Settings, bootstrap: str | None, topic: str, since_ms: int | None = None, until_ms: int | None = None, timeout_s: float = 30.0
+    settings: Settings, bootstrap: str | None, topic: str, since_ms: int | None = None, until_ms: int | None = None, timeout_s: float = 30.0,
+    partitions: Iterable[int] | None = None, from_offset: int | None = None, to_offset: int | None = None,
 ) -> Iterator[ConsumedMessage]:
     """Committed messages of ``topic`` with since_ms <= timestamp < until_ms, partition by partition,
-    up to the end each partition had when the scan started."""
+    up to the end each partition had when the scan started. Optionally only the given
+    ``partitions`` and only offsets from_offset <= offset <= to_offset (both inclusive)."""
     conf = client_config(settings, bootstrap)
     conf.update({"group.id": f"media-stream-scan-{uuid.uuid4().hex[:12]}", "enable.auto.commit": False, "isolation.level": "read_committed"})
     consumer = Consumer(conf)
     try:
-        partitions = sorted(consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions)
+        live = sorted(consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions)
+        wanted = set(live if partitions is None else partitions)
+        partitions = [p for p in live if p in wanted]
         starts = consumer.offsets_for_times([TopicPartition(topic, p, since_ms or 0) for p in partitions], timeout=timeout_s)
         for start in starts:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, start.partition), timeout=timeout_s)
             first = low if start.offset in (-1, OFFSET_END) and since_ms is None else start.offset
+            if from_offset is not None and first >= 0:
+                first = max(first, from_offset)
+            if to_offset is not None:
+                high = min(high, to_offset + 1)
             if first < 0 or first >= high:
                 continue
             consumer.assign([TopicPartition(topic, start.partition, first)])
@@ -33,6 +41,8 @@ def scan(
             while position < high:
                 msg = consumer.poll(1.0)
                 if msg is None or msg.error():
+                    # transaction markers and aborted records are never returned: ask where we are
+                    position = max(position, consumer.position([TopicPartition(topic, start.partition)])[0].offset)
                     continue
                 position = msg.offset() + 1
                 message = from_confluent(msg)
