@@ -25,6 +25,7 @@ from media_stream.config import Settings
 from media_stream.domain.requests import ImageRequested
 from media_stream.kafka.admin import TopicAdmin
 from media_stream.kafka.config import client_config
+from media_stream.kafka.consumer import groupless_consumer
 from media_stream.kafka.producer import EventProducer
 from media_stream.render.null import NullRenderer
 from media_stream.runtime.assembly import build_agent
@@ -64,9 +65,7 @@ class _Watcher:
     """A read_committed reader on its own thread that stamps when each outcome became visible."""
 
     def __init__(self, settings: Settings, bootstrap: str, topic: str) -> None:
-        conf = client_config(settings, bootstrap)
-        conf.update({"group.id": f"bench-watch-{uuid.uuid4().hex[:8]}", "isolation.level": "read_committed", "auto.offset.reset": "earliest", "enable.auto.commit": False, "fetch.wait.max.ms": 20})
-        self.consumer = Consumer(conf)  # assigned, not subscribed: no group join in the measurement
+        self.consumer = groupless_consumer(settings, bootstrap, "bench-watch")  # no group join in the measurement
         partitions = self.consumer.list_topics(topic, timeout=30).topics[topic].partitions
         self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         self.seen: list[tuple[float, bytes]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Callable, Iterable
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -30,6 +31,22 @@ def consumer_config(settings: Settings, group_id: str, bootstrap: str | None = N
     )
     conf.update(overrides)
     return conf
+
+
+def groupless_consumer(settings: Settings, bootstrap: str | None, purpose: str, **overrides: Any) -> Consumer:
+    """A read_committed consumer that is only ever assigned partitions: it never joins a group
+    nor commits (librdkafka still wants a group.id, so each gets a unique one)."""
+    conf = client_config(settings, bootstrap)
+    conf.update(
+        {
+            "group.id": f"media-stream-{purpose}-{uuid.uuid4().hex[:12]}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "fetch.wait.max.ms": 20,
+        }
+    )
+    conf.update(overrides)
+    return Consumer(conf)
 
 
 PartitionsCallback = Callable[[list[tuple[str, int]]], None]

@@ -6,14 +6,13 @@ from there: the job's outcomes cannot be missed, and nothing older is read.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from media_stream.config import Settings
 from media_stream.domain.errors import RetriableError
-from media_stream.kafka.config import client_config
+from media_stream.kafka.consumer import groupless_consumer
 from media_stream.kafka.messages import ConsumedMessage, from_confluent
 
 Positions = dict[tuple[str, int], int]
@@ -21,16 +20,7 @@ TIMEOUT_S = 30.0
 
 
 def _consumer(settings: Settings, bootstrap: str | None) -> Consumer:
-    conf = client_config(settings, bootstrap)
-    conf.update(
-        {
-            "group.id": f"media-stream-follow-{uuid.uuid4().hex[:12]}",  # never subscribes nor commits
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "fetch.wait.max.ms": 20,
-        }
-    )
-    return Consumer(conf)
+    return groupless_consumer(settings, bootstrap, "follow")
 
 
 def _partitions(consumer: Consumer, topic: str, timeout_s: float) -> list[int]:

@@ -3,15 +3,14 @@ under a live group: the group must have no active members, or the reset is refus
 
 from __future__ import annotations
 
-import uuid
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
-from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
 from media_stream.config import Settings
 from media_stream.domain.errors import MediaStreamError, RetriableError
 from media_stream.kafka.config import client_config
+from media_stream.kafka.consumer import groupless_consumer
 
 TIMEOUT_S = 30.0
 
@@ -38,7 +37,7 @@ def reset_group_to_time(settings: Settings, group: str, topic: str, timestamp_ms
     members = active_members(admin, group)
     if members:
         raise GroupIsActive(f"group {group} has {len(members)} active member(s): stop its consumers before resetting its offsets")
-    consumer = Consumer({**conf, "group.id": f"media-stream-reset-{uuid.uuid4().hex[:12]}", "enable.auto.commit": False})
+    consumer = groupless_consumer(settings, bootstrap, "reset")
     try:
         metadata = consumer.list_topics(topic, timeout=TIMEOUT_S).topics.get(topic)
         if metadata is None or metadata.error is not None:

@@ -7,14 +7,13 @@ when the consumer reports its end (the last stable offset under read_committed).
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from media_stream.config import Settings
 from media_stream.domain.errors import RetriableError
-from media_stream.kafka.config import client_config
+from media_stream.kafka.consumer import groupless_consumer
 from media_stream.kafka.messages import ConsumedMessage, from_confluent
 
 TopicPartitionKey = tuple[str, int]
@@ -33,16 +32,7 @@ def read_to_end(
     result: dict[TopicPartitionKey, list[ConsumedMessage]] = {tp: [] for tp in wanted}
     if not wanted:
         return result
-    conf = client_config(settings, bootstrap)
-    conf.update(
-        {
-            "group.id": f"media-stream-restore-{uuid.uuid4().hex[:12]}",  # never joins or commits
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
-    )
-    consumer = Consumer(conf)
+    consumer = groupless_consumer(settings, bootstrap, "restore", **{"enable.partition.eof": True})
     try:
         consumer.assign([TopicPartition(t, p, start.get((t, p), OFFSET_BEGINNING)) for t, p in wanted])
         open_partitions = set(wanted)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator
 
-from confluent_kafka import OFFSET_END, Consumer, TopicPartition
+from confluent_kafka import OFFSET_END, TopicPartition
 
 from media_stream.config import Settings
-from media_stream.kafka.config import client_config
+from media_stream.kafka.consumer import groupless_consumer
 from media_stream.kafka.messages import ConsumedMessage, from_confluent
 
 
@@ -19,9 +18,7 @@ def scan(
     """Committed messages of ``topic`` with since_ms <= timestamp < until_ms, partition by partition,
     up to the end each partition had when the scan started. Optionally only the given
     ``partitions`` and only offsets from_offset <= offset <= to_offset (both inclusive)."""
-    conf = client_config(settings, bootstrap)
-    conf.update({"group.id": f"media-stream-scan-{uuid.uuid4().hex[:12]}", "enable.auto.commit": False, "isolation.level": "read_committed"})
-    consumer = Consumer(conf)
+    consumer = groupless_consumer(settings, bootstrap, "scan")
     try:
         live = sorted(consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions)
         wanted = set(live if partitions is None else partitions)

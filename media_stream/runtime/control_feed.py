@@ -17,7 +17,7 @@ from media_stream.config import Settings
 from media_stream.domain.errors import MediaStreamError
 from media_stream.domain.records import from_record
 from media_stream.domain.requests import CancelRequested
-from media_stream.kafka.topic_reader import WholeTopicReader
+from media_stream.kafka.follow import TopicFollower
 from media_stream.serde.codec import EventCodec
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class ControlEvent:
 
 class ControlFeed:
     def __init__(self, settings: Settings, bootstrap: str | None, topic: str, codec: EventCodec) -> None:
-        self._reader = WholeTopicReader(settings, bootstrap, topic)
+        self._reader = TopicFollower(settings, bootstrap, [topic], from_beginning=True)
         self._codec = codec
         self._events: queue.Queue[ControlEvent] = queue.Queue()
         self._stop = threading.Event()
@@ -54,7 +54,11 @@ class ControlFeed:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            msg = self._reader.poll(0.2)
+            try:
+                msg = self._reader.poll(0.2)
+            except MediaStreamError as exc:  # the feed keeps going; librdkafka reconnects on its own
+                log.warning("control feed: %s", exc)
+                continue
             if msg is None or msg.value is None:
                 continue
             try:
