@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from media_stream.bench.cli import bench_app
+from media_stream.catalog import cli as catalog_cli
+from media_stream.catalog.cli import catalog_app
 from media_stream.client.cli import publish_app, reset_group, watch
 from media_stream.config import get_settings
 from media_stream.dev.cli import dev_app
@@ -26,6 +28,12 @@ app.add_typer(bench_app, name="bench", help="Benchmarks: figures as JSON, never 
 app.add_typer(publish_app, name="publish", help="Publish a request: image, storyboard, narration or music.")
 app.command("watch")(watch)
 app.command("reset-group")(reset_group)
+app.add_typer(catalog_app, name="catalog", help="The asset catalog processor (catalog run).")
+app.command("assets")(catalog_cli.assets)
+app.command("rate")(catalog_cli.rate)
+app.command("quality")(catalog_cli.quality)
+app.command("rerender")(catalog_cli.rerender)
+app.command("forget-project")(catalog_cli.forget_project)
 console = Console(soft_wrap=True)
 
 
@@ -208,6 +216,50 @@ def voices() -> None:
     for v in VOICE_CATALOG.values():
         table.add_row(v.voice_id, v.language, v.gender, f"{v.espeak_voice} ({v.espeak_rate})", v.coqui_model, v.coqui_speaker or "-")
     console.print(table)
+
+
+
+@app.command()
+def gateway(
+    host: Optional[str] = typer.Option(None, help="Listen address (default: gateway.host, 127.0.0.1)."),
+    port: Optional[int] = typer.Option(None, help="Port (default: gateway.port, 8080)."),
+    bootstrap: Optional[str] = typer.Option(None, help="Kafka bootstrap servers (default: configured or local dev broker)."),
+    log_level: str = typer.Option("INFO"),
+) -> None:
+    """Serve the REST API (/api/v1/...) over the Kafka topics; tokens from MEDIA_STREAM_GATEWAY__TOKENS."""
+    from media_stream.gateway.server import serve
+
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    serve(get_settings(), host, port, bootstrap, log_level)
+
+
+@app.command()
+def models(
+    bootstrap: Optional[str] = typer.Option(None, help="Kafka bootstrap servers (default: configured or local dev broker)."),
+    as_json: bool = typer.Option(False, "--json", help="JSON (as GET /api/v1/models answers) instead of a table."),
+) -> None:
+    """The backends the running agents loaded: model, device, dtype, memory (the agents topic)."""
+    import json
+
+    from media_stream.client.agents import as_json as agent_json
+    from media_stream.client.agents import running_agents
+    from media_stream.topics.spec import load_topics
+
+    settings = get_settings()
+    try:
+        agents = running_agents(settings, bootstrap, load_topics(settings.topics_file).name("agents"))
+    except MediaStreamError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(json.dumps({"agents": [agent_json(a) for a in agents]}))
+        return
+    table = Table("agent", "medium", "role", "backend", "model", "device", "dtype", "memory")
+    for agent in agents:
+        for b in agent.backends:
+            memory = f"{b.memory_bytes / 2**30:.1f} GiB" if b.memory_bytes is not None else "-"
+            table.add_row(agent.agent_id, agent.medium, b.role, b.backend, b.model, b.device, b.dtype, memory)
+    console.print(table if agents else "no agent has announced itself (is one running?)")
 
 
 def main() -> None:

@@ -29,12 +29,18 @@ class KafkaSettings(BaseModel):
         description="host:port list; unset means the local dev broker (media-stream dev up).",
     )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: str | None = None
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] | None = Field(
+        default=None, description="Required with SASL_SSL / SASL_PLAINTEXT; SCRAM-SHA-512 in production."
+    )
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
-    ssl_ca_location: str | None = None
-    ssl_certificate_location: str | None = None
-    ssl_key_location: str | None = None
+    ssl_ca_location: str | None = Field(default=None, description="PEM file of the CA that signed the brokers' certificates.")
+    ssl_certificate_location: str | None = Field(default=None, description="PEM client certificate (mutual TLS).")
+    ssl_key_location: str | None = Field(default=None, description="PEM private key of the client certificate.")
+    ssl_key_password: SecretStr | None = Field(default=None, description="Password of an encrypted ssl_key_location.")
+    ssl_endpoint_identification_algorithm: Literal["https", "none"] = Field(
+        default="https", description="https: the broker's certificate must name the host dialled (keep it)."
+    )
     schema_registry_url: str | None = Field(
         default=None,
         description="Confluent Schema Registry URL; unset means Avro single-object encoding.",
@@ -155,7 +161,19 @@ class WorkerSettings(BaseModel):
     # An agent that dies mid-transaction blocks read_committed readers of that partition for this long.
     transaction_timeout_ms: int = Field(default=10_000, ge=1_000)
     shutdown_timeout_s: float = 120.0
-    image_backend: Literal["preview", "sdxl"] = "preview"
+    dedupe_window_s: float = Field(
+        default=24 * 3600.0,
+        ge=600.0,
+        description="How long a handled requestId is remembered: the same request again within it renders nothing. "
+        "Older rows are dropped with a tombstone, so the dedupe table's memory is bounded by the requests of one window.",
+    )
+    # A renderer batch (one step of each of its jobs) still running after this fails those steps
+    # (RenderDeadlineExceeded) and a fresh render thread takes over; None: no deadline.
+    # Raise it for SDXL on a CPU.
+    render_deadline_s: float | None = Field(default=900.0, gt=0)
+    image_backend: Literal["preview", "sdxl", "hold"] = "preview"
+    # The "hold" stand-in renderer (scale-out tests and `bench scale`): each batch holds this long, no GPU.
+    hold_s: float = Field(default=0.1, ge=0.0, le=600.0)
     sdxl: SdxlSettings = Field(default_factory=SdxlSettings)
 
 
@@ -198,6 +216,71 @@ class AudioSettings(BaseModel):
     max_batch_size: int = Field(default=4, ge=1, le=64)
 
 
+class GatewayToken(BaseModel):
+    """One bearer token the HTTP gateway accepts (issue 7). Tokens come only from configuration."""
+
+    name: str = Field(description="Who holds it; logged instead of the token.")
+    token: SecretStr
+    kind: Literal["user", "service"] = "user"
+    scopes: list[str] = Field(
+        default_factory=list,
+        description="e.g. images:write, images:read, audio:write, audio:read, jobs:read, models:read, assets:read, assets:rate, quality:read, projects:delete; '*' grants every scope.",
+    )
+
+
+class GatewaySettings(BaseModel):
+    """The HTTP gateway (``media-stream gateway``). Env: ``MEDIA_STREAM_GATEWAY__PORT``, and the
+    tokens as JSON, e.g. ``MEDIA_STREAM_GATEWAY__TOKENS='[{"name":"ci","token":"...","kind":"service","scopes":["*"]}]'``."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    tokens: list[GatewayToken] = Field(default_factory=list, description="Accepted bearer tokens; none: every authenticated route answers 401.")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Larger request bodies answer 413.")
+    idempotency_capacity: int = Field(default=10_000, ge=1, description="Idempotency keys remembered (in memory, per replica).")
+    idempotency_ttl_s: float = Field(default=24 * 3600.0, gt=0, description="How long an Idempotency-Key is remembered.")
+    sse_idle_timeout_s: float = Field(default=300.0, gt=0, description="An event stream ends after this long with nothing new.")
+    status_view_path: Path | None = Field(default=None, description="SQLite file of the job-status view; unset: beside the local broker's home.")
+    sse_lookback_s: float = Field(
+        default=3600.0, gt=0, description="Events of a job this replica did not publish are looked for this far back."
+    )
+
+
+class ObservabilitySettings(BaseModel):
+    """Metrics, health, logs and traces of an agent. Env: ``MEDIA_STREAM_OBSERVABILITY__PORT`` etc.
+
+    Every agent serves ``GET /metrics`` (Prometheus), ``GET /healthz/live`` and ``GET /healthz/ready``
+    on ``host:port``; port 0 turns the server off.
+    """
+
+    port: int = Field(default=9400, ge=0, le=65535, description="HTTP port of /metrics and /healthz/*; 0: no server.")
+    host: str = "0.0.0.0"
+    log_format: Literal["json", "text"] = Field(default="json", description="json: one object per line (ts, level, logger, msg, jobId...).")
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/gRPC collector for spans (needs opentelemetry-sdk and the OTLP exporter); unset: no export."
+    )
+    service_name: str = "media-stream-agent"
+    live_within_s: float = Field(default=60.0, gt=0.0, description="Live while the agent loop turned within this many seconds.")
+    storage_check_interval_s: float = Field(default=10.0, ge=0.0, description="Readiness re-checks the object store at most this often.")
+    sample_interval_s: float = Field(default=1.0, gt=0.0, description="Lag, queue depth and in-flight gauges are refreshed this often.")
+    max_project_labels: int = Field(
+        default=20, ge=1, le=1000, description="Queue depth is labelled for the N deepest projects; the rest sum into project='_other'."
+    )
+
+
+class CatalogSettings(BaseModel):
+    """The asset catalog and quality feedback: ``media-stream catalog run``, ``assets``, ``rate``,
+    ``quality``, ``forget-project`` (docs/decisions/0005)."""
+
+    group_id: str = "media-stream-catalog"
+    poll_timeout_s: float = Field(default=0.5, gt=0.0, le=30.0)
+    max_batch: int = Field(default=500, ge=1, le=10_000, description="Outcomes folded per transaction at most.")
+    rater_hash_key: SecretStr | None = Field(
+        default=None,
+        description="Secret of the keyed hash (HMAC-SHA256) stored instead of rater ids; rating refuses to run without it.",
+    )
+    view_path: Path | None = Field(default=None, description="SQLite file of the catalog view; unset: beside the local broker's home.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MEDIA_STREAM_", env_nested_delimiter="__", extra="ignore"
@@ -208,6 +291,9 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     audio: AudioSettings = Field(default_factory=AudioSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     topics_file: Path = PROJECT_ROOT / "topics.yaml"
     # A profile of topics.yaml ("local" for a single-node broker); None = the file's defaults.
     topics_profile: str | None = None

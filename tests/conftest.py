@@ -1,1 +1,7 @@
+import os
+
 pytest_plugins = ["tests.kafka_fixture", "tests.s3_fixture"]
+
+# Agents started by tests (run_agent, `media-stream worker` subprocesses) serve no metrics/health
+# port unless a test asks for one: parallel agents would fight over 9400.
+os.environ.setdefault("MEDIA_STREAM_OBSERVABILITY__PORT", "0")

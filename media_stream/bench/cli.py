@@ -52,3 +52,62 @@ def pipeline(
 
     result = pipeline_benchmark(get_settings(), requests, projects, rate)
     typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
+@bench_app.command()
+def scale(
+    as_json: bool = typer.Option(True, "--json/--no-json", help="Last line: one JSON object."),
+    hold_s: float = typer.Option(0.25, help="Seconds the stand-in renderer holds each batch."),
+    max_batch_size: int = typer.Option(4, help="Largest batch per render call."),
+    projects: int = typer.Option(48, help="Projects (keys), spread evenly over the 12 partitions."),
+    seconds_at_one: float = typer.Option(12.0, help="Work per run sized to take this long at the agents' ceiling."),
+    agents: str = typer.Option("1,2,4", help="Agent process counts to run, comma-separated."),
+) -> None:
+    """Requests/s with 1, 2 and 4 agent processes in one group (the "hold" stand-in renderer),
+    speedup and efficiency against linear; progress on stderr."""
+    import json
+
+    from media_stream.bench.scale import scale_benchmark
+    from media_stream.config import get_settings
+
+    counts = tuple(int(n) for n in agents.split(","))
+    result = scale_benchmark(get_settings(), counts, hold_s, max_batch_size, projects, seconds_at_one)
+    typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
+@bench_app.command()
+def load(
+    requests: int = typer.Option(10_000, help="Requests sent at once."),
+    projects: int = typer.Option(500, help="Distinct projects (message keys)."),
+    renderer: str = typer.Option("null", help="Stand-in renderer: null (fixed tiny PNG) or preview (real PNGs)."),
+    as_json: bool = typer.Option(True, "--json/--no-json", help="Last line: one JSON object."),
+) -> None:
+    """N requests over P projects through one agent with a stand-in renderer: throughput, p50/p99,
+    peak RSS, and the accounting (lost, duplicates, out of order)."""
+    import json
+
+    from media_stream.bench.load import load_benchmark
+    from media_stream.config import get_settings
+
+    result = load_benchmark(get_settings(), requests, projects, renderer)
+    typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
+@bench_app.command()
+def soak(
+    minutes: float = typer.Option(30.0, help="How long the steady traffic runs."),
+    rate: float = typer.Option(50.0, help="Requests per second."),
+    projects: int = typer.Option(500, help="Distinct projects (message keys)."),
+    sample_s: float = typer.Option(10.0, help="Seconds between samples of RSS, lag and latency."),
+    renderer: str = typer.Option("null", help="Stand-in renderer: null or preview."),
+    as_json: bool = typer.Option(True, "--json/--no-json", help="Last line: one JSON object."),
+) -> None:
+    """Steady traffic for MINUTES: RSS, consumer lag and latency sampled over time, and their
+    growth (not in CI: 30 minutes by default); samples on stderr as they come."""
+    import json
+
+    from media_stream.bench.soak import soak_benchmark
+    from media_stream.config import get_settings
+
+    result = soak_benchmark(get_settings(), minutes, rate, projects, sample_s, renderer=renderer)
+    typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))

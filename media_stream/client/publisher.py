@@ -31,13 +31,14 @@ class RequestPublisher:
         """The topic topics.yaml declares for this request's event type."""
         return self.topics.for_event(type(request).__name__).name
 
-    def publish(self, request, topic: str | None = None) -> Published:  # noqa: ANN001 - any request type
+    def publish(self, request, topic: str | None = None, headers: tuple[tuple[str, bytes], ...] = ()) -> Published:  # noqa: ANN001 - any request type
         """Validate and send; returns where it went, its trace, and for a narration the estimated
-        duration (the original API's ``estimatedDuration``), known before any agent renders it."""
+        duration (the original API's ``estimatedDuration``), known before any agent renders it.
+        ``headers`` are added to the message (a rerender's ``replay-of``)."""
         request.validate()
         trace = new_traceparent()
         chosen = topic or self.topic_for(request)
-        self.producer.send(self.encoder.message(chosen, request.project_id, request, trace))
+        self.producer.send(self.encoder.message(chosen, request.project_id, request, trace, headers))
         estimate = None
         if isinstance(request, NarrationRequested):
             from media_stream.domain.audio_work import estimate_narration

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from media_stream.client.catalog_methods import CatalogMethods
 from media_stream.client.publisher import RequestPublisher
 from media_stream.config import Settings, get_settings
 from media_stream.domain import outcomes
@@ -183,7 +184,7 @@ class JobHandle:
         return outcome
 
 
-class MediaStreamClient:
+class MediaStreamClient(CatalogMethods):
     """Publish requests and follow their jobs. ``topics`` overrides topics.yaml (an AgentRoutes,
     or a {role: topic} mapping); ``bootstrap`` overrides the configured brokers."""
 
@@ -194,6 +195,7 @@ class MediaStreamClient:
         self._declared = load_topics(self.settings.topics_file)
         self._overrides = _routes_as_roles(topics)
         self._publisher: RequestPublisher | None = None
+        self._catalog: Any = None
 
     # -- plumbing -------------------------------------------------------------------------------
     def topic(self, role: str) -> str:
@@ -219,13 +221,13 @@ class MediaStreamClient:
             self._publisher = RequestPublisher(self.settings, self.bootstrap)
         return self._publisher
 
-    def submit(self, request: Any) -> JobHandle:
-        """Validate and publish any request; returns its handle."""
+    def submit(self, request: Any, headers: tuple[tuple[str, bytes], ...] = ()) -> JobHandle:
+        """Validate and publish any request (with extra ``headers``); returns its handle."""
         request.validate()
         image = isinstance(request, (ImageRequested, StoryboardRequested))
         watched = self._topics_for(IMAGE_OUTCOME_ROLES if image else AUDIO_OUTCOME_ROLES)
         start = end_positions(self.settings, self.bootstrap, watched)  # before publishing: nothing missed
-        published = self.publisher.publish(request, topic=self.topic("image_requests" if image else "audio_requests"))
+        published = self.publisher.publish(request, topic=self.topic("image_requests" if image else "audio_requests"), headers=headers)
         self.publisher.flush()
         return JobHandle(self, request, published.topic, published.traceparent, start, watched, published.estimated_duration_s)
 
@@ -336,6 +338,9 @@ class MediaStreamClient:
             follower.close()
 
     def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
         if self._publisher is not None:
             self._publisher.close()
             self._publisher = None
@@ -377,6 +382,21 @@ class AsyncMediaStreamClient:
 
     async def status(self, job_id: str) -> Any:
         return await self._run(self.sync.status, job_id)
+
+    async def assets(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return await self._run(self.sync.assets, *args, **kwargs)
+
+    async def rate(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._run(self.sync.rate, *args, **kwargs)
+
+    async def quality(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return await self._run(self.sync.quality, *args, **kwargs)
+
+    async def rerender(self, *args: Any, **kwargs: Any) -> JobHandle:
+        return await self._run(self.sync.rerender, *args, **kwargs)
+
+    async def forget_project(self, project_id: str) -> Any:
+        return await self._run(self.sync.forget_project, project_id)
 
     async def wait(self, handle: JobHandle, timeout_s: float = 300.0) -> object:
         return await self._run(handle.wait, timeout_s)

@@ -31,6 +31,7 @@ from media_stream.config import Settings
 from media_stream.dev.kafka_jars import LOG4J2_CONFIG, ensure_jars, file_lock, java_executable
 from media_stream.dev.server_properties import (
     HOST,
+    SaslSslListener,
     free_port,
     new_cluster_id,
     port_free,
@@ -82,8 +83,9 @@ class LocalKafka:
     As a context manager it starts the broker and, on exit, stops it only if it started it.
     """
 
-    def __init__(self, settings: Settings, data_dir: Path | None = None) -> None:
+    def __init__(self, settings: Settings, data_dir: Path | None = None, sasl_ssl: SaslSslListener | None = None) -> None:
         self.config = settings.local_kafka
+        self.sasl_ssl = sasl_ssl  # an extra SASL_SSL client listener (see SaslSslListener)
         self.version = self.config.kafka_version
         self.home = self.config.home.expanduser().absolute()  # the JVM runs with cwd = data_dir
         self.data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else self.home / "data"
@@ -100,6 +102,12 @@ class LocalKafka:
         """host:port of the running broker, from the state file (None when not started)."""
         state = self._read_state()
         return state["bootstrap"] if state else None
+
+    @property
+    def sasl_ssl_bootstrap(self) -> str | None:
+        """host:port of the SASL_SSL listener (None when the broker has none or is not started)."""
+        state = self._read_state()
+        return state.get("sasl_ssl_bootstrap") if state else None
 
     def start(self) -> StartOutcome:
         """Start the broker and wait until it answers; a no-op when it already runs and answers."""
@@ -205,14 +213,20 @@ class LocalKafka:
             "controller_port": controller_port,
             "cluster_id": cluster_id or known.get("cluster_id") or new_cluster_id(),
         }
+        if self.sasl_ssl is not None:
+            secure_port = known.get("sasl_ssl_port")
+            if not secure_port or secure_port in (port, controller_port) or not port_free(secure_port):
+                secure_port = free_port(exclude={port, controller_port})
+            identity["sasl_ssl_port"] = secure_port
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(identity, indent=2) + "\n")
         return identity
 
     def _write_config(self, identity: dict[str, Any]) -> None:
         text = render_server_properties(
-            self.version, identity["port"], identity["controller_port"], self.data_dir / "kraft"
-        )
+            self.version, identity["port"], identity["controller_port"], self.data_dir / "kraft",
+            self.sasl_ssl, identity.get("sasl_ssl_port"),
+        )  # fmt: skip
         self.server_properties.parent.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.server_properties.write_text(text)
@@ -235,6 +249,8 @@ class LocalKafka:
             "kafka.tools.StorageTool", "format", "--ignore-formatted",
             "--cluster-id", cluster_id, "--config", str(self.server_properties),
         ]  # fmt: skip
+        if self.sasl_ssl is not None:
+            command += self.sasl_ssl.scram_arguments()
         done = subprocess.run(command, capture_output=True, text=True, timeout=180)
         if done.returncode != 0:
             output = (done.stdout + done.stderr).strip()[-3000:]
@@ -316,6 +332,7 @@ class LocalKafka:
             "data_dir": str(self.data_dir),
             "log_file": str(self.log_file),
             "stdout_file": str(self.stdout_file),
+            **({"sasl_ssl_bootstrap": f"{HOST}:{identity['sasl_ssl_port']}"} if "sasl_ssl_port" in identity else {}),
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         self.state_path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 
+from media_stream.domain.requests import MusicRequested, NarrationRequested, StoryboardRequested
+
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
@@ -47,6 +49,9 @@ class ImageReady(OutcomeEnvelope):
     sha256: str = ""
     created_at: datetime = field(default_factory=_now)
     consistency_score: float | None = None
+    source_request: StoryboardRequested | None = None  # a one-scene storyboard that renders this image again
+    request_source: str | None = None  # topic/partition/offset of the request
+    replay_of: str | None = None  # the request's replay-of header
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,10 @@ class AudioReady(OutcomeEnvelope):
     created_at: datetime = field(default_factory=_now)
     not_applied: tuple[str, ...] = ()
     loudness_lufs: float | None = None
+    narration_request: NarrationRequested | None = None  # the request that renders this audio again
+    music_request: MusicRequested | None = None
+    request_source: str | None = None
+    replay_of: str | None = None
 
 
 @dataclass(frozen=True)

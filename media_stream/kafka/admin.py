@@ -63,6 +63,14 @@ class TopicAdmin:
         for topic in new:
             await_leaders(self.client, topic.topic, topic.num_partitions)
 
+    def delete(self, names: Iterable[str]) -> None:
+        """Delete the named topics (benchmarks' own topics); a topic already gone is fine."""
+        names = list(names)
+        if not names:
+            return
+        for name, future in self.client.delete_topics(names, operation_timeout=TIMEOUT_S).items():
+            self._wait(future, f"delete {name}", ignore=KafkaError.UNKNOWN_TOPIC_OR_PART)
+
     def add_partitions(self, increases: Mapping[str, int]) -> None:
         if not increases:
             return

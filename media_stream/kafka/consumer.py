@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any, Callable, Iterable
 
@@ -47,6 +48,20 @@ def groupless_consumer(settings: Settings, bootstrap: str | None, purpose: str, 
     )
     conf.update(overrides)
     return Consumer(conf)
+
+
+def watermarks(consumer: Consumer, topic: str, partition: int, timeout_s: float) -> tuple[int, int]:
+    """(low, high) of one partition, retrying the retriable errors a topic shows right after it
+    is created (NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE) until ``timeout_s`` has passed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=max(deadline - time.monotonic(), 0.1))
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if not (isinstance(error, KafkaError) and error.retriable()) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
 
 
 PartitionsCallback = Callable[[list[tuple[str, int]]], None]
@@ -115,6 +130,25 @@ class EventConsumer:
 
     def assignment(self) -> list[tuple[str, int]]:
         return [(tp.topic, tp.partition) for tp in self._consumer.assignment()]
+
+    def lag(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """Messages behind per partition: high watermark - position, from the watermarks librdkafka
+        caches from the broker's fetch responses (no extra request; they keep moving while a
+        partition is paused). Partitions with no position or watermark yet are left out."""
+        tps = [TopicPartition(t, p) for t, p in partitions]
+        if not tps:
+            return {}
+        out = {}
+        for tp in self._consumer.position(tps):
+            if tp.offset < 0:
+                continue
+            try:
+                watermarks = self._consumer.get_watermark_offsets(tp, cached=True)
+            except KafkaException:  # revoked meanwhile: no figure this time
+                continue
+            if watermarks is not None and watermarks[1] >= 0:
+                out[(tp.topic, tp.partition)] = max(0, watermarks[1] - tp.offset)
+        return out
 
     def pause(self, partitions: Iterable[tuple[str, int]]) -> None:
         tps = [TopicPartition(t, p) for t, p in partitions]

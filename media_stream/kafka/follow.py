@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from media_stream.config import Settings
 from media_stream.domain.errors import RetriableError
-from media_stream.kafka.consumer import groupless_consumer
+from media_stream.kafka.consumer import groupless_consumer, watermarks
 from media_stream.kafka.messages import ConsumedMessage, from_confluent
 
 Positions = dict[tuple[str, int], int]
@@ -37,7 +37,7 @@ def end_positions(settings: Settings, bootstrap: str | None, topics: Iterable[st
         ends: Positions = {}
         for topic in topics:
             for partition in _partitions(consumer, topic, timeout_s):
-                _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
+                _, high = watermarks(consumer, topic, partition, timeout_s)
                 ends[(topic, partition)] = high
         return ends
     finally:
@@ -65,7 +65,7 @@ class TopicFollower:
                 if (topic, partition) in start:
                     offset = start[(topic, partition)]
                 else:
-                    low, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
+                    low, high = watermarks(self._consumer, topic, partition, timeout_s)
                     offset = low if from_beginning else high
                 assignment.append(TopicPartition(topic, partition, offset))
         self._consumer.assign(assignment)
@@ -84,3 +84,21 @@ class TopicFollower:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+def positions_at(settings: Settings, bootstrap: str | None, topics: Iterable[str], timestamp_ms: int, timeout_s: float = TIMEOUT_S) -> Positions:
+    """Per partition of ``topics``, the first offset whose timestamp is at or after
+    ``timestamp_ms`` (the end where there is none): where to start reading "since then"."""
+    consumer = _consumer(settings, bootstrap)
+    try:
+        asked = [TopicPartition(topic, partition, max(0, int(timestamp_ms))) for topic in topics for partition in _partitions(consumer, topic, timeout_s)]
+        found: Positions = {}
+        for tp in consumer.offsets_for_times(asked, timeout=timeout_s) if asked else []:
+            if tp.offset < 0:  # nothing that late: start at the end
+                _, high = watermarks(consumer, tp.topic, tp.partition, timeout_s)
+                found[(tp.topic, tp.partition)] = high
+            else:
+                found[(tp.topic, tp.partition)] = tp.offset
+        return found
+    finally:
+        consumer.close()

@@ -10,7 +10,7 @@ from confluent_kafka.admin import AdminClient
 from media_stream.config import Settings
 from media_stream.domain.errors import MediaStreamError, RetriableError
 from media_stream.kafka.config import client_config
-from media_stream.kafka.consumer import groupless_consumer
+from media_stream.kafka.consumer import groupless_consumer, watermarks
 
 TIMEOUT_S = 30.0
 
@@ -48,7 +48,7 @@ def reset_group_to_time(settings: Settings, group: str, topic: str, timestamp_ms
         for tp in found:
             offset = tp.offset
             if offset < 0:  # nothing at or after the time: the end
-                _, offset = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=TIMEOUT_S)
+                _, offset = watermarks(consumer, topic, tp.partition, TIMEOUT_S)
             targets[tp.partition] = offset
     finally:
         consumer.close()

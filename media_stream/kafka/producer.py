@@ -20,15 +20,24 @@ class EventProducer:
         conf.update({"enable.idempotence": True, "acks": "all", "linger.ms": 5})
         conf.update(overrides)
         self._producer = Producer(conf)
+        self._failed: list[str] = []  # delivery reports with an error, since the last flush
 
     def send(self, message: OutgoingMessage) -> None:
-        self._producer.produce(message.topic, **_produce_args(message))
+        self._producer.produce(message.topic, on_delivery=self._delivered, **_produce_args(message))
         self._producer.poll(0)
 
+    def _delivered(self, error: Any, _message: Any) -> None:
+        if error is not None:  # e.g. message.timeout.ms passed while the broker refused us
+            self._failed.append(str(error))
+
     def flush(self, timeout_s: float = 30.0) -> None:
+        """Wait for every delivery report; KafkaException when one is missing or failed."""
         remaining = self._producer.flush(timeout_s)
         if remaining:
             raise KafkaException(f"{remaining} messages not delivered within {timeout_s}s")
+        failed, self._failed = self._failed, []
+        if failed:
+            raise KafkaException(f"{len(failed)} messages not delivered: {'; '.join(dict.fromkeys(failed))}")
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Deliver what is queued, then let librdkafka go (its threads end with the object)."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from confluent_kafka import OFFSET_END, TopicPartition
 
 from media_stream.config import Settings
-from media_stream.kafka.consumer import groupless_consumer
+from media_stream.kafka.consumer import groupless_consumer, watermarks
 from media_stream.kafka.messages import ConsumedMessage, from_confluent
 
 
@@ -25,7 +25,7 @@ def scan(
         partitions = [p for p in live if p in wanted]
         starts = consumer.offsets_for_times([TopicPartition(topic, p, since_ms or 0) for p in partitions], timeout=timeout_s)
         for start in starts:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, start.partition), timeout=timeout_s)
+            low, high = watermarks(consumer, topic, start.partition, timeout_s)
             first = low if start.offset in (-1, OFFSET_END) and since_ms is None else start.offset
             if from_offset is not None and first >= 0:
                 first = max(first, from_offset)

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_DONT_EXIT = 0x8000
 _CHARS_UTF8 = 1
+_RAND_SEED = 1  # reseeded before each narration: the same request renders the same samples
 _RATE, _VOLUME, _PITCH, _RANGE = 1, 2, 3, 4
 _MIN_RATE, _MAX_RATE = 80, 450
 # eSpeak's pitch parameter scales the voice's base pitch about 2 ** ((p - 50) / 77) (measured
@@ -61,7 +62,14 @@ class _Engine:
         except ImportError as exc:
             raise ConfigurationError(f"speech backend 'espeak' needs espeakng-loader (uv sync --extra audio): {exc}") from exc
         self.lock = threading.Lock()
-        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        self._library_path = espeakng_loader.get_library_path()
+        self._data_path = espeakng_loader.get_data_path()
+        self._chunks: list[np.ndarray] = []
+        self._callback = _SynthCallback(self._on_samples)  # kept alive as long as the engine
+        self._open()
+
+    def _open(self) -> None:
+        self.lib = ctypes.CDLL(self._library_path)
         self.lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         self.lib.espeak_Initialize.restype = ctypes.c_int
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
@@ -72,16 +80,32 @@ class _Engine:
         ]
         self.lib.espeak_Info.argtypes = [ctypes.c_void_p]
         self.lib.espeak_Info.restype = ctypes.c_char_p
-        rate = self.lib.espeak_Initialize(
-            _AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), _INITIALIZE_DONT_EXIT
-        )
+        rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, self._data_path.encode(), _INITIALIZE_DONT_EXIT)
         if rate <= 0:
-            raise ConfigurationError(f"eSpeak NG failed to initialise (data: {espeakng_loader.get_data_path()})")
+            raise ConfigurationError(f"eSpeak NG failed to initialise (data: {self._data_path})")
         self.sample_rate = int(rate)
         self.version = (self.lib.espeak_Info(None) or b"?").decode()
-        self._chunks: list[np.ndarray] = []
-        self._callback = _SynthCallback(self._on_samples)  # kept alive as long as the engine
         self.lib.espeak_SetSynthCallback(self._callback)
+
+    def reset(self) -> None:
+        """Unload and load the library again (caller holds ``self.lock``).
+
+        eSpeak NG keeps synthesis state in C globals that outlive ``espeak_Terminate``, so the
+        same text spoken twice in one process gave different samples (measured: three calls,
+        three digests, lengths ~30 samples apart; a freshly loaded copy is stable). A narration
+        starts from a freshly loaded library, so the same request renders the same bytes (~6 ms)."""
+        import _ctypes
+
+        self.lib.espeak_Terminate()
+        handle = self.lib._handle
+        del self.lib
+        _ctypes.dlclose(handle)
+        self._open()
+        # Voice variants with breath noise (fr+f3...) draw from libc's rand(): seed it too.
+        ctypes.CDLL(None).srand(_RAND_SEED)
+        if hasattr(self.lib, "espeak_ng_SetRandSeed"):  # eSpeak NG 1.52+ has a generator of its own
+            self.lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+            self.lib.espeak_ng_SetRandSeed(_RAND_SEED)
 
     @classmethod
     def get(cls) -> _Engine:
@@ -163,6 +187,7 @@ class EspeakRenderer:
         pitch, residual = espeak_pitch(work.pitch * pitch_factor)
         pieces: list[np.ndarray] = []
         with engine.lock:
+            engine.reset()  # the same narration, the same samples
             for chunk in work.chunks:
                 pieces.append(trim_silence(engine.speak(chunk.text, work.voice.espeak_voice, rate, pitch, pitch_range), engine.sample_rate))
         if abs(stretch - 1.0) > 0.01:

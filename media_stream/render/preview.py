@@ -84,7 +84,9 @@ def _printable(text: str) -> str:
 def _label(draw: ImageDraw.ImageDraw, work: SceneWork) -> None:
     font = ImageFont.load_default()
     prompt = _printable(work.prompt)
-    lines = ["PREVIEW - not a diffusion render", f"scene {work.scene_index + 1}: {work.scene_id}", f"seed {work.seed}"]
+    # Pixels depend on the scene's work only (prompt, style, seed, size), not on its position in a
+    # storyboard: a catalog entry's one-scene request renders the same bytes (media-stream rerender).
+    lines = ["PREVIEW - not a diffusion render", f"scene {work.scene_id}", f"seed {work.seed}"]
     lines += [prompt[i : i + 48] for i in range(0, min(len(prompt), 144), 48)]
     y = 4
     for line in lines:

@@ -21,4 +21,8 @@ def image_renderer(settings: WorkerSettings) -> ImageRenderer:
             ) from exc
 
         return SdxlRenderer(settings.sdxl, max_batch_size=settings.max_batch_size)
-    raise ConfigurationError(f"unknown image backend {settings.image_backend!r} (allowed: preview, sdxl)")
+    if settings.image_backend == "hold":
+        from media_stream.render.hold import HoldRenderer
+
+        return HoldRenderer(hold_s=settings.hold_s, max_batch_size=settings.max_batch_size)
+    raise ConfigurationError(f"unknown image backend {settings.image_backend!r} (allowed: preview, sdxl, hold)")

@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from collections import OrderedDict
 from typing import Any
 
@@ -24,6 +25,9 @@ from media_stream.kafka.consumer import EventConsumer
 from media_stream.kafka.messages import ConsumedMessage, OutgoingMessage
 from media_stream.kafka.partition_reader import read_to_end
 from media_stream.kafka.producer import TransactionalProducer
+from media_stream.observability.health import AgentHealth
+from media_stream.observability.logging_setup import job_fields, message_fields
+from media_stream.observability.metrics import AgentMetrics, backend_label
 from media_stream.runtime.committer import TransactionCommitter
 from media_stream.runtime.control_feed import ControlEvent, ControlFeed
 from media_stream.runtime.dead_letters import dead_letter_messages
@@ -31,11 +35,13 @@ from media_stream.runtime.decoding import best_effort_ids, decode_request
 from media_stream.runtime.encoding import EventEncoder
 from media_stream.runtime.medium import Medium
 from media_stream.runtime.offsets import OffsetLedger
+from media_stream.runtime.render_faults import render_isolating_failures
+from media_stream.runtime.render_observed import render_observed
 from media_stream.runtime.render_thread import RenderThread
 from media_stream.runtime.retry import RetryPolicy
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.runtime.scheduler import Job, KeyScheduler
-from media_stream.runtime.tracing import child_traceparent
+from media_stream.runtime.tracing import JobSpan, child_traceparent
 from media_stream.serde.codec import EventCodec
 from media_stream.state.changelog import ChangelogTable, TableSpec, restore_tables
 from media_stream.state.character_registry import KafkaCharacterRegistry
@@ -44,6 +50,7 @@ from media_stream.state.records import JobProgress, RequestHandled, handled_key,
 log = logging.getLogger(__name__)
 REMEMBERED_CANCELS = 10_000
 RENDER_WAIT_S = 0.01  # a turn with renders in flight waits this long for one to finish, then polls again
+DEDUPE_SWEEP_S = 60.0  # how often the dedupe table is swept for rows past the window
 
 
 class AgentLostPartitions(RetriableError):
@@ -63,8 +70,12 @@ class Agent:
         bootstrap: str | None = None,
         retry: RetryPolicy = RetryPolicy(),
         characters: KafkaCharacterRegistry | None = None,
+        metrics: AgentMetrics | None = None,
+        health: AgentHealth | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics or AgentMetrics(medium.name, backend_label(medium), gpu=False)
+        self.health = health or AgentHealth()
         self.medium = medium
         self.routes = routes
         self.producer = producer
@@ -87,22 +98,28 @@ class Agent:
         self.lost = False
         self.hold_until = 0.0  # storage outage: no dispatch before this (monotonic seconds)
         self.hold_backoff_s = 0.0
+        self.next_dedupe_sweep = 0.0  # monotonic seconds
         self.started_ms = int(time.time() * 1000)
         self.stopping = threading.Event()
-        self.renders = RenderThread(self._render_batch)
-        self.committer = TransactionCommitter(producer, on_commit=self._committed)
+        self.renders = RenderThread(self._render_batch, deadline_s=settings.worker.render_deadline_s)
+        self.committer = TransactionCommitter(producer, on_commit=self._committed, on_abort=lambda: self.metrics.transaction(committed=False))
         self.consumer: EventConsumer = consumer_factory(self._on_assign, self._on_revoke, self._on_lost)
         self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0, "transactions": 0, "storage_holds": 0}
 
     # ---- the loop -------------------------------------------------------------------------
 
     def run(self, until: Any = lambda: False) -> None:
+        self.health.phase = "loading"
         self.medium.load()
+        self.health.model_loaded = True
+        self.health.phase = "running"
         try:
             while not self.stopping.is_set() and not until():
                 self.turn()
+            self.health.phase = "stopping"
             self._drain_for_shutdown()
         finally:
+            self.health.phase = "stopped"
             self.renders.stop()
             if self.control is not None:
                 self.control.close()
@@ -131,8 +148,30 @@ class Agent:
                 self._step_finished(job, result)
         self._finish_heads()
         self._dispatch()
+        self._expire_dedupe()
         self._commit()
         self._flow_control()
+        self._observe()
+
+    def _expire_dedupe(self) -> None:
+        """Forget requests handled longer ago than the dedupe window, at most once a sweep interval:
+        their tombstones go in this turn's transaction, so a restore does not read them back."""
+        now = time.monotonic()
+        if now < self.next_dedupe_sweep:
+            return
+        window = self.settings.worker.dedupe_window_s
+        self.next_dedupe_sweep = now + min(DEDUPE_SWEEP_S, window / 10)
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=window)
+        self.pending += self.handled.expire(lambda row: row.handled_at < cutoff)
+
+    def _observe(self) -> None:
+        """Liveness, and (at most every sample interval) the gauges of lag, in-flight and queue depth."""
+        self.health.loop_turned()
+        if self.metrics.sample_due():
+            depth: dict[str, int] = {}
+            for job in self.scheduler.jobs():
+                depth[job.key] = depth.get(job.key, 0) + 1
+            self.metrics.sample(len(self.scheduler), depth, self.consumer.lag(self.assigned))
 
     def _poll_timeout(self, rendering: bool) -> float:
         """Block in poll only when there is nothing else to do (or until a backoff ends)."""
@@ -164,24 +203,30 @@ class Agent:
     def _accept(self, message: ConsumedMessage) -> None:
         tp = (message.topic, message.partition)
         self.ledger.add(tp, message.offset)
-        trace = child_traceparent(message.header("traceparent"))
+        span = JobSpan(message.header("traceparent"), message.topic, message.partition, message.offset)
+        trace = span.traceparent
         try:
             request = decode_request(self.codec, message, self.routes.request_types)
             plan = self.medium.plan(request)
         except PermanentError as error:
-            log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, error)
+            log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, error, extra=message_fields(message))
             ids = best_effort_ids(self.codec, message)
             self.pending += dead_letter_messages(self.encoder, self.routes, message, error, ids, trace)
             self.ledger.finish(tp, message.offset)
             self.counters["dead_letters"] += 1
+            self.metrics.dead_letters.labels("decode").inc()
+            span.end("dead_letter", str(error))
             return
         request = plan.request
         if self.handled.get(message.partition, handled_key(request.project_id, request.request_id, request.render_version)) is not None or self._in_flight(request):
-            log.info("request %s of %s was handled already; its outcome stands", request.request_id, request.project_id)
+            log.info("request %s of %s was handled already; its outcome stands", request.request_id, request.project_id, extra={**message_fields(message), "jobId": request.job_id, "projectId": request.project_id})
             self.ledger.finish(tp, message.offset)
             self.counters["duplicates"] += 1
+            self.metrics.duplicates.inc()
+            span.end("duplicate")
             return
-        job = Job(key=request.project_id, message=message, request=request, steps=plan.steps, trace=trace)
+        span.identify(request.job_id, request.project_id)
+        job = Job(key=request.project_id, message=message, request=request, steps=plan.steps, trace=trace, span=span)
         if self.characters is not None:
             self.characters.locate(request.project_id, message.partition)
         self.counters["accepted"] += 1
@@ -191,7 +236,7 @@ class Agent:
         progress = self.progress.get(message.partition, progress_key(request.project_id, request.job_id, request.render_version))
         if progress is not None and progress.request_id == request.request_id:
             self.medium.restore(job, progress)
-            log.info("job %s resumes after %d finished steps", request.job_id, job.next_step)
+            log.info("job %s resumes after %d finished steps", request.job_id, job.next_step, extra=job_fields(job))
         self.scheduler.enqueue(job)
         self._status(job, JobStatus.QUEUED if job.next_step == 0 else JobStatus.PROCESSING, job.next_step / max(len(job.steps), 1))
 
@@ -215,8 +260,12 @@ class Agent:
             self.renders.submit(batch)
 
     def _render_batch(self, batch: list[Job]) -> list[Any]:
-        """On the render thread: the medium renders and stores each job's current step."""
-        return self.medium.render(batch, lambda job: job.cancel_requested or job.revoked, lambda job, part: self.step_progress.put((job, part)))
+        """On the render thread: the medium renders and stores each job's current step (observed)."""
+        return render_observed(self.metrics, self.medium, batch, self._render_steps)
+
+    def _render_steps(self, batch: list[Job]) -> list[Any]:
+        render = lambda jobs: self.medium.render(jobs, lambda job: job.cancel_requested or job.revoked or self.renders.gave_up(job), lambda job, part: self.step_progress.put((job, part)))  # noqa: E731
+        return render_isolating_failures(render, batch)
 
     def _report_step_progress(self) -> None:
         """Progress inside a step (denoising steps), reported by the renderer, throttled there."""
@@ -248,7 +297,8 @@ class Agent:
             job.attempts += 1
             delay = self.retry.delay(job.attempts)
             if delay is not None:
-                log.warning("job %s step %d: %s; retry %d in %.2fs", job.job_id, job.next_step, result, job.attempts, delay)
+                log.warning("job %s step %d: %s; retry %d in %.2fs", job.job_id, job.next_step, result, job.attempts, delay, extra=job_fields(job))
+                self.metrics.retries.inc()
                 job.not_before = time.monotonic() + delay
                 return
             job.failures.append(self.medium.step_failure(job, f"gave up after {job.attempts} attempts: {result}"))
@@ -272,10 +322,13 @@ class Agent:
         self.hold_backoff_s = min(max(self.hold_backoff_s * 2, 0.5), 10.0)
         self.hold_until = time.monotonic() + self.hold_backoff_s
         self.counters["storage_holds"] += 1
+        self.metrics.storage_holds.inc()
         log.warning("storage unavailable (%s): holding work for %.1fs", error, self.hold_backoff_s)
 
     def _finish_heads(self) -> None:
         for job in self.scheduler.finished_heads():
+            if job.span is not None:  # the terminal outcomes are published under a span of their own
+                job.trace = job.span.publish("cancelled" if job.cancel_requested and not job.done else "ended")
             if job.cancel_requested and not job.done:
                 self._end(job, JobStatus.CANCELLED, [], error="cancelled")
                 continue
@@ -284,6 +337,7 @@ class Agent:
                 ids = best_effort_ids(self.codec, job.message)
                 error = PermanentError("; ".join(str(getattr(f, "reason", f)) for f in job.failures))
                 events = events + dead_letter_messages(self.encoder, self.routes, job.message, error, ids, job.trace)[:1]
+                self.metrics.dead_letters.labels("job").inc()
             self._end(job, JobStatus.COMPLETED if completed else JobStatus.FAILED, events)
 
     def _end(self, job: Job, status: JobStatus, events: list[OutgoingMessage], error: str | None = None) -> None:
@@ -299,6 +353,10 @@ class Agent:
         self.scheduler.remove(job)
         self.ledger.finish(job.tp, job.message.offset)
         self.counters[status.value] += 1
+        self.metrics.jobs.labels(status.value).inc()
+        if job.span is not None:
+            job.span.end(status.value, error)
+        log.info("job %s %s", request.job_id, status.value, extra={**job_fields(job), "status": status.value})
 
     # ---- cancel ---------------------------------------------------------------------------------
 
@@ -347,6 +405,7 @@ class Agent:
 
     def _committed(self, messages: int, offsets: int) -> None:
         self.counters["transactions"] += 1
+        self.metrics.transaction(committed=True)
 
     def _flow_control(self) -> None:
         full = len(self.scheduler) >= self.settings.worker.in_flight_window or time.monotonic() < self.hold_until
@@ -366,12 +425,16 @@ class Agent:
         read = read_to_end(self.settings, self.bootstrap, wanted)
         counts = restore_tables(self.tables, numbers, lambda topic, p: read[(topic, p)])
         log.info("assigned %s; restored %s", numbers, counts)
+        self.next_dedupe_sweep = 0.0  # restored rows past the window are dropped next turn
         self.counters["assigned"] += 1  # after the restore: the agent is ready for these partitions
+        self.metrics.rebalance("assign")
+        self.health.partitions = self._request_partitions()
         if self.paused:
             self.consumer.pause(partitions)
 
     def _on_revoke(self, partitions: list[tuple[str, int]]) -> None:
         self.counters["revoked"] += 1
+        self.metrics.rebalance("revoke")
         self._commit()
         self.committer.flush()  # what is finished is published before the partitions change hands
         self._release(partitions)
@@ -381,6 +444,7 @@ class Agent:
         # progress no longer match any partition we own. Like a Kafka Streams task migrated, the
         # agent stops dirty; its supervisor restarts it and it rejoins from the committed state.
         self.pending.clear()
+        self.metrics.rebalance("lost")
         self._release(partitions)
         self.lost = True
 
@@ -390,7 +454,14 @@ class Agent:
         for table in self.tables:
             table.forget(p for _, p in partitions)
         self.assigned.difference_update(partitions)
+        self.health.partitions = self._request_partitions()
+        for job in dropped:
+            if job.span is not None:
+                job.span.end("revoked")
         log.info("released %s (%d jobs handed over)", sorted(p for _, p in partitions), len(dropped))
+
+    def _request_partitions(self) -> tuple[int, ...]:
+        return tuple(sorted(p for t, p in self.assigned if t == self.routes.requests))
 
 
 def _progress_key(job: Job) -> str:

@@ -12,6 +12,8 @@ from media_stream.config import Settings
 from media_stream.domain.errors import ConfigurationError
 from media_stream.kafka.consumer import EventConsumer
 from media_stream.kafka.producer import TransactionalProducer
+from media_stream.observability.health import AgentHealth
+from media_stream.observability.metrics import AgentMetrics, backend_label
 from media_stream.runtime.agent import Agent
 from media_stream.runtime.control_feed import ControlFeed
 from media_stream.runtime.encoding import EventEncoder
@@ -65,6 +67,11 @@ def _conditions_on_references(settings: Settings, renderer: Any) -> bool:
     return True
 
 
+def agent_group_id(settings: Settings, medium: str) -> str:
+    """The consumer group the agents of ``medium`` join (the deploy manifests name the same one)."""
+    return settings.worker.group_id if medium == "image" else f"media-stream-{medium}-agents"
+
+
 def build_agent(
     settings: Settings,
     medium: str = "image",
@@ -79,7 +86,7 @@ def build_agent(
     encoder = EventEncoder(codec)
     store = store or object_store(settings.storage)
     store.check()
-    group = group_id or (settings.worker.group_id if medium == "image" else f"media-stream-{medium}-agents")
+    group = group_id or agent_group_id(settings, medium)
     w = settings.worker
     producer = TransactionalProducer(
         settings,
@@ -98,9 +105,11 @@ def build_agent(
     characters = None
     if medium == "image" and routes.character_registry:
         characters = KafkaCharacterRegistry(ChangelogTable(TableSpec(routes.character_registry, CharacterIdentity), codec))
+    built = build_medium(settings, medium, routes, encoder, store, renderer, characters)
+    obs = settings.observability
     return Agent(
         settings,
-        build_medium(settings, medium, routes, encoder, store, renderer, characters),
+        built,
         routes,
         producer,
         consumer,
@@ -108,11 +117,24 @@ def build_agent(
         control,
         bootstrap,
         characters=characters,
+        metrics=AgentMetrics(medium, backend_label(built), max_project_labels=obs.max_project_labels, sample_interval_s=obs.sample_interval_s),
+        health=AgentHealth(obs.live_within_s, store.check, obs.storage_check_interval_s),
     )
 
 
 def run_agent(settings: Settings, medium: str = "image", bootstrap: str | None = None) -> None:
+    from media_stream.kafka.connection import refuse_misconfigured_security
+    from media_stream.observability.health_server import HealthServer
+    from media_stream.observability.logging_setup import configure_logging
+    from media_stream.observability.tracing_setup import configure_tracing
+
+    obs = settings.observability
+    root = logging.getLogger()
+    configure_logging(obs.log_format, root.level if root.handlers else logging.INFO)
+    tracer_provider = configure_tracing(obs)
+    refuse_misconfigured_security(settings, bootstrap)  # wrong credentials: one clear error, now
     agent = build_agent(settings, medium, bootstrap)
+    server = HealthServer(agent.health, agent.metrics.registry, obs.host, obs.port).start() if obs.port else None
 
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %d: finishing the step in hand, then leaving", signum)
@@ -121,4 +143,15 @@ def run_agent(settings: Settings, medium: str = "image", bootstrap: str | None =
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("%s agent up: store=%s", medium, settings.storage.backend)
-    agent.run()
+    from media_stream.runtime.announcer import AgentAnnouncer
+
+    announcer = AgentAnnouncer(settings, bootstrap, medium, agent.medium)
+    announcer.announce_when(lambda: agent.health.model_loaded, agent.stopping)
+    try:
+        agent.run()
+    finally:
+        announcer.close()
+        if server is not None:
+            server.stop()
+        if tracer_provider is not None:
+            tracer_provider.shutdown()  # flushes the spans still queued

@@ -16,6 +16,7 @@ from media_stream.domain.requests import MusicRequested, NarrationRequested
 from media_stream.kafka.messages import OutgoingMessage
 from media_stream.render.audio_base import MusicRenderer, SpeechRenderer
 from media_stream.runtime.encoding import EventEncoder
+from media_stream.runtime.lineage import replay_of, request_source
 from media_stream.runtime.medium import Plan
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.runtime.scheduler import Job
@@ -77,7 +78,7 @@ class AudioMedium:
         for job, audio in zip(jobs, rendered):
             try:
                 kind = KIND[type(job.step)]
-                results.append(self._store(job.request, kind, finish_audio(audio, self.settings, kind)))
+                results.append(self._store(job.request, kind, finish_audio(audio, self.settings, kind), job))
             except MediaStreamError as exc:
                 results.append(exc)
         return results
@@ -88,7 +89,7 @@ class AudioMedium:
             return work
         return dataclasses.replace(work, reference_audio=self.inputs.read_audio("referenceAudio", work.reference_key))
 
-    def _store(self, request: Any, kind: str, encoded: Any) -> AudioReady:
+    def _store(self, request: Any, kind: str, encoded: Any, job: Job | None = None) -> AudioReady:
         key = storage_key(kind, request.project_id, request.job_id, "audio", request.render_version, encoded.format)
         stored = self.store.put(
             key,
@@ -111,6 +112,10 @@ class AudioMedium:
             sha256=stored.sha256,
             not_applied=tuple(encoded.not_applied),
             loudness_lufs=encoded.loudness_lufs,
+            narration_request=request if isinstance(request, NarrationRequested) else None,
+            music_request=request if isinstance(request, MusicRequested) else None,
+            request_source=request_source(job.message) if job is not None else None,
+            replay_of=replay_of(job.message) if job is not None else None,
         )
 
     def step_events(self, job: Job, result: AudioReady) -> list[OutgoingMessage]:

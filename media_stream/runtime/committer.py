@@ -21,9 +21,15 @@ Offsets = Mapping[tuple[str, int], int]
 
 
 class TransactionCommitter:
-    def __init__(self, producer: TransactionalProducer, on_commit: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        producer: TransactionalProducer,
+        on_commit: Callable[[int, int], None] | None = None,
+        on_abort: Callable[[], None] | None = None,
+    ) -> None:
         self.producer = producer
         self.on_commit = on_commit  # (messages, offsets) per transaction, for counters
+        self.on_abort = on_abort  # a transaction failed (aborted or fenced): for counters
         self._lock = threading.Condition()
         self._messages: list[OutgoingMessage] = []
         self._offsets: dict[tuple[str, int], int] = {}
@@ -81,6 +87,8 @@ class TransactionCommitter:
                 if self.on_commit is not None:
                     self.on_commit(len(messages), len(offsets))
             except BaseException as exc:  # noqa: BLE001 - handed to the loop, which stops the agent
+                if self.on_abort is not None:
+                    self.on_abort()
                 with self._lock:
                     self._error = exc
                     self._busy = False

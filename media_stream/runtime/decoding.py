@@ -37,7 +37,8 @@ def decode_request(codec: EventCodec, message: ConsumedMessage, allowed: Collect
     request.validate()
     key = message.key.decode("utf-8", "replace") if message.key else None
     if key != request.project_id:
-        raise ValidationError("key", f"message key {key!r} differs from projectId {request.project_id!r}", "the projectId")
+        shown = repr(key[:40] + "..." if key and len(key) > 40 else key)  # a key may be up to a MiB
+        raise ValidationError("key", f"message key {shown} differs from projectId {request.project_id!r}", "the projectId")
     return request
 
 

@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
+from media_stream.domain.assets import scene_reproduction
 from media_stream.domain.errors import MediaStreamError
 from media_stream.domain.ids import storage_key
 from media_stream.domain.outcomes import BatchCompleted, ImageReady, ImageSummary, JobFailed, SceneFailure
@@ -16,6 +17,7 @@ from media_stream.kafka.messages import OutgoingMessage
 from media_stream.render.base import ImageRenderer, RenderHooks
 from media_stream.runtime.character_references import CharacterReferences, attach_references
 from media_stream.runtime.encoding import EventEncoder
+from media_stream.runtime.lineage import replay_of, request_source
 from media_stream.runtime.medium import Plan
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.runtime.scheduler import Job
@@ -81,7 +83,7 @@ class ImageMedium:
                 results[i] = image
                 continue
             try:
-                results[i] = self._store(job.request, work, image)
+                results[i] = self._store(job.request, work, image, job)
             except MediaStreamError as exc:
                 results[i] = exc
         return [results[i] for i in range(len(jobs))]
@@ -98,7 +100,7 @@ class ImageMedium:
         references = self.characters.ensure(request.project_id, work.characters, request.style_config.style, request.consistency_mode)
         return attach_references([work], references)[0]
 
-    def _store(self, request: StoryboardRequested, work: SceneWork, image: Any) -> ImageReady:
+    def _store(self, request: StoryboardRequested, work: SceneWork, image: Any, job: Job | None = None) -> ImageReady:
         key = storage_key(IMAGE_KIND, request.project_id, request.job_id, work.scene_id, request.render_version, image.extension)
         metadata = {
             "jobId": request.job_id,
@@ -126,6 +128,9 @@ class ImageMedium:
             render_ms=image.render_ms,
             sha256=stored.sha256,
             consistency_score=getattr(image, "consistency", None),
+            source_request=scene_reproduction(request, work.scene_index, work.seed),
+            request_source=request_source(job.message) if job is not None else None,
+            replay_of=replay_of(job.message) if job is not None else None,
         )
 
     def step_events(self, job: Job, result: ImageReady) -> list[OutgoingMessage]:

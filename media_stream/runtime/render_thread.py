@@ -2,6 +2,12 @@
 
 The agent's main thread owns the consumer and the producer (neither is shared); it hands batches
 to this thread and collects what comes back, so a render of minutes never delays a poll.
+
+A batch still rendering after ``deadline_s`` is given up when the loop next collects: its jobs
+get ``RenderDeadlineExceeded`` as their result, the stuck thread is left behind (a daemon; what it
+returns, if it ever does, is discarded) and a fresh thread takes the batches that were waiting.
+``gave_up(job)`` turns true for the jobs of such a batch, so a renderer that checks its cancel
+hook between steps (SDXL does) stops and frees the accelerator.
 """
 
 from __future__ import annotations
@@ -9,8 +15,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from media_stream.runtime.render_faults import RenderDeadlineExceeded
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +29,19 @@ RenderFn = Callable[[Batch], list[Any]]
 
 
 class RenderThread:
-    def __init__(self, render: RenderFn, depth: int = 2) -> None:
+    def __init__(self, render: RenderFn, depth: int = 2, deadline_s: float | None = None) -> None:
         self._render = render
-        self._inbox: queue.Queue[Batch | None] = queue.Queue()
         self._outbox: queue.Queue[tuple[Batch, list[Any]]] = queue.Queue()
         self._in_flight = 0
         self.depth = depth  # batches handed over and not yet collected: one rendering, one waiting
-        self._thread = threading.Thread(target=self._loop, name="render", daemon=True)
-        self._thread.start()
+        self.deadline_s = deadline_s
+        self.abandoned = 0  # batches given up at the deadline
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._current: tuple[Batch, float] | None = None  # the batch rendering now, since when
+        self._given_up: weakref.WeakSet[Any] = weakref.WeakSet()  # jobs of abandoned batches
+        self._inbox: queue.Queue[Batch | None] = queue.Queue()
+        self._thread = self._start_thread()
 
     @property
     def in_flight(self) -> int:
@@ -41,9 +56,9 @@ class RenderThread:
 
     def collect(self, timeout_s: float = 0.0) -> list[tuple[Batch, list[Any]]]:
         """Finished batches with their results; waits up to ``timeout_s`` for the first one."""
-        done = []
+        done = self._overdue()
         try:
-            done.append(self._outbox.get(timeout=timeout_s) if timeout_s > 0 else self._outbox.get_nowait())
+            done.append(self._outbox.get(timeout=timeout_s) if timeout_s > 0 and not done else self._outbox.get_nowait())
             while True:
                 done.append(self._outbox.get_nowait())
         except queue.Empty:
@@ -51,18 +66,67 @@ class RenderThread:
         self._in_flight -= len(done)
         return done
 
+    def gave_up(self, job: Any) -> bool:
+        """The job's batch ran past the deadline: its render should stop at the next chance."""
+        try:
+            return job in self._given_up
+        except TypeError:  # not weak-referenceable: never given up
+            return False
+
     def stop(self) -> None:
         self._inbox.put(None)
         self._thread.join(timeout=600)
 
-    def _loop(self) -> None:
+    def _overdue(self) -> list[tuple[Batch, list[Any]]]:
+        if not self.deadline_s:
+            return []
+        with self._lock:
+            if self._current is None or time.monotonic() - self._current[1] < self.deadline_s:
+                return []
+            batch, started = self._current
+            self._current = None
+            self._generation += 1  # the stuck thread's result, if any, is discarded
+            waiting, self._inbox = self._inbox, queue.Queue()
+            while True:
+                try:
+                    item = waiting.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    self._inbox.put(item)
+            self._thread = self._start_thread()
+        self.abandoned += 1
+        for job in batch:
+            try:
+                self._given_up.add(job)
+            except TypeError:
+                pass
+        elapsed = time.monotonic() - started
+        log.error("a batch of %d has rendered for %.1fs, past the %.1fs deadline: its steps fail, a fresh render thread takes over", len(batch), elapsed, self.deadline_s)
+        error = RenderDeadlineExceeded(f"still rendering after {elapsed:.1f}s (worker.render_deadline_s={self.deadline_s:g})")
+        return [(batch, [error] * len(batch))]
+
+    def _start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self._loop, args=(self._generation, self._inbox), name=f"render-{self._generation}", daemon=True)
+        thread.start()
+        return thread
+
+    def _loop(self, generation: int, inbox: queue.Queue[Batch | None]) -> None:
         while True:
-            batch = self._inbox.get()
+            batch = inbox.get()
             if batch is None:
                 return
+            with self._lock:
+                if generation != self._generation:
+                    return
+                self._current = (batch, time.monotonic())
             try:
                 results = self._render(batch)
             except BaseException as exc:  # noqa: BLE001 - every job of the batch gets the error as its outcome
                 log.exception("render of a batch of %d failed", len(batch))
                 results = [exc] * len(batch)
-            self._outbox.put((batch, results))
+            with self._lock:
+                if generation != self._generation:
+                    return  # given up at the deadline: its jobs already failed
+                self._current = None
+                self._outbox.put((batch, results))

@@ -37,6 +37,7 @@ class Job:
     cancel_requested: bool = False
     revoked: bool = False
     arrival: int = field(default_factory=lambda: next(_arrival))
+    span: Any = None  # the job's trace spans (runtime.tracing.JobSpan), when the agent made one
 
     @property
     def tp(self) -> TopicPartitionKey:

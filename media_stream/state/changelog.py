@@ -54,6 +54,18 @@ class ChangelogTable(Generic[V]):
         self._rows.get(partition, {}).pop(key, None)
         return OutgoingMessage(self.topic, key.encode(), None, partition=partition)
 
+    def expire(self, expired: Callable[[V], bool]) -> list[OutgoingMessage]:
+        """Drop the oldest rows for which ``expired(row)`` holds, with a tombstone each.
+
+        Rows sit in the order they were written (and restored), which is their age order, so each
+        partition is swept from its oldest row and the sweep stops at the first row still live:
+        the cost is the number of rows dropped, not the size of the table."""
+        tombstones: list[OutgoingMessage] = []
+        for partition, rows in self._rows.items():
+            for key in list(_leading(rows, expired)):
+                tombstones.append(self.delete(partition, key))
+        return tombstones
+
     def restore(self, partition: int, messages: Iterable[ConsumedMessage]) -> int:
         """Rebuild partition ``partition`` from its changelog (oldest first); returns rows kept."""
         rows: dict[str, V] = {}
@@ -70,6 +82,13 @@ class ChangelogTable(Generic[V]):
     def forget(self, partitions: Iterable[int]) -> None:
         for partition in partitions:
             self._rows.pop(partition, None)
+
+
+def _leading(rows: dict[str, V], expired: Callable[[V], bool]) -> Iterable[str]:
+    for key, value in rows.items():
+        if not expired(value):
+            return
+        yield key
 
 
 Reader = Callable[[str, int], Iterable[ConsumedMessage]]

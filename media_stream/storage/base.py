@@ -61,3 +61,11 @@ class ObjectStore(Protocol):
     def check(self) -> None:
         """Raise if the store cannot be written now."""
         ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` (and its metadata); nothing happens when there is none."""
+        ...
+
+    def list(self, prefix: str) -> list[str]:
+        """Every key that starts with ``prefix`` (e.g. ``images/p1/``), sorted."""
+        ...

@@ -72,6 +72,39 @@ class FilesystemStore:
         except OSError as exc:
             raise StorageUnavailable(f"filesystem store at {self.root} is not writable: {exc}") from exc
 
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        for victim in (path, path.with_name(path.name + ".meta.json")):
+            try:
+                victim.unlink(missing_ok=True)
+            except IsADirectoryError:
+                return
+            except OSError as exc:
+                raise StorageUnavailable(f"filesystem store: cannot delete {key}: {exc}") from exc
+        parent = path.parent
+        while parent != self.root and self.root in parent.parents:  # drop folders left empty
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    def list(self, prefix: str) -> list[str]:
+        if ".." in prefix.split("/") or prefix.startswith("/") or "\\" in prefix:
+            raise ValidationError("prefix", f"{prefix!r} is not a key prefix")
+        base = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        if not base.is_dir():
+            return []
+        keys = []
+        for path in base.rglob("*"):
+            name = path.name
+            if not path.is_file() or name.endswith(".meta.json") or name.startswith(".tmp-") or name == ".health":
+                continue
+            key = path.relative_to(self.root).as_posix()
+            if key.startswith(prefix):
+                keys.append(key)
+        return sorted(keys)
+
 
 def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

@@ -36,6 +36,12 @@ class MemoryStore:
     def check(self) -> None:
         pass
 
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+    def list(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.objects if k.startswith(prefix))
+
     def _find(self, key: str) -> tuple[bytes, str, dict[str, str]]:
         try:
             return self.objects[key]

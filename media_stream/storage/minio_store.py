@@ -168,6 +168,24 @@ class MinioStore:
         )
         self._retrying("health delete", lambda: self.client.remove_object(self.bucket, _HEALTH_KEY))
 
+    def delete(self, key: str) -> None:
+        validate_key(key)
+        try:
+            self._retrying(f"delete {key}", lambda: self.client.remove_object(self.bucket, key), reading=True)
+        except ObjectNotFound:
+            pass  # no bucket yet, or already gone
+
+    def list(self, prefix: str) -> list[str]:
+        try:
+            found = self._retrying(
+                f"list {prefix}",
+                lambda: [o.object_name for o in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)],
+                reading=True,
+            )
+        except ObjectNotFound:
+            return []  # no bucket yet: nothing stored
+        return sorted(k for k in found if k != _HEALTH_KEY)
+
     def _read(self, key: str) -> bytes:
         response = self.client.get_object(self.bucket, key)
         try:

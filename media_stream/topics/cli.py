@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -77,3 +78,30 @@ def describe(
         )
     console.print(table)
     console.print("columns show live / declared")
+
+
+@topics_app.command()
+def render(
+    fmt: str = typer.Option("strimzi", "--format", help="Output format: strimzi (KafkaTopic resources)."),
+    profile: Optional[str] = typer.Option(None, help="Profile of topics.yaml to render (default: the file's defaults)."),
+    cluster: str = typer.Option("media-stream", help="The Strimzi Kafka cluster the topics belong to (strimzi.io/cluster label)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
+) -> None:
+    """Render topics.yaml as Kubernetes resources (deploy/k8s/base/kafka/topics.generated.yaml)."""
+    from media_stream.topics.render import FORMATS
+    from media_stream.topics.render import render as render_topics
+    from media_stream.topics.spec import load_topics
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})", param_hint="--format")
+    settings = get_settings()
+    try:
+        text = render_topics(load_topics(settings.topics_file, profile), fmt, cluster)
+    except MediaStreamError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")

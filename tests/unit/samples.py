@@ -43,6 +43,15 @@ IMAGE_SUMMARY = {
 SCENE_FAILURE = {"sceneId": "s3", "reason": "renderer ran out of memory"}
 HEADER = {"key": "traceparent", "value": b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 
+ONE_SCENE = {  # a catalog entry's one-scene storyboard (the scene's effective seed as the base seed)
+    "requestId": "req-0002", "jobId": "job-2", "projectId": "proj-7f3a", "createdAt": T0, "renderVersion": 1,
+    "scenes": [SCENE_2], "styleConfig": {**STYLE, "seed": 987654321}, "consistencyMode": True,
+}
+NARRATION = {
+    "requestId": "req-0003", "jobId": "job-3", "projectId": "proj-7f3a", "createdAt": T0, "renderVersion": 1,
+    "text": "Il était une fois Léa.", "voice": "fr-FR-Denise", "speed": 0.9, "pitch": 1.1, "emotion": None, "referenceAudio": None,
+}
+
 SAMPLES: dict[str, dict[str, Any]] = {
     "ImageRequested": {
         "requestId": "req-0001",
@@ -122,6 +131,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "sha256": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
         "createdAt": T1,
         "consistencyScore": 0.87,
+        "sourceRequest": ONE_SCENE,
+        "requestSource": "media.image.requested.v1/3/1042",
+        "replayOf": "media.image.requested.v1/3/17",
     },
     "BatchCompleted": {
         "jobId": "job-2",
@@ -149,6 +161,20 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "createdAt": T1,
         "notApplied": ["emotion"],
         "loudnessLufs": -16.0,
+        "narrationRequest": NARRATION,
+        "musicRequest": None,
+        "requestSource": "media.audio.requested.v1/0/8",
+        "replayOf": None,
+    },
+    "AgentAnnounced": {
+        "agentId": "media-stream-image-host1-4242",
+        "medium": "image",
+        "host": "host1",
+        "version": "0.1.0",
+        "backends": [
+            {"role": "image", "backend": "sdxl", "model": "stabilityai/stable-diffusion-xl-base-1.0", "device": "cuda", "dtype": "float16", "memoryBytes": 7_340_032_000},
+        ],
+        "announcedAt": T1,
     },
     "CharacterIdentity": {
         "projectId": "proj-7f3a",
@@ -217,4 +243,39 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "ImageSummary": IMAGE_SUMMARY,
     "SceneFailure": SCENE_FAILURE,
     "Header": HEADER,
+    "AssetCataloged": {
+        "projectId": "proj-7f3a",
+        "assetId": "job-2:s2:v1",
+        "kind": "image",
+        "jobId": "job-2",
+        "requestId": "req-0002",
+        "renderVersion": 1,
+        "part": "s2",
+        "sceneIndex": 1,
+        "backend": "sdxl",
+        "model": "sdxl:stabilityai/stable-diffusion-xl-base-1.0",
+        "style": "watercolor",
+        "seed": 987654321,
+        "prompt": "Léa meets the owl by the river 🦉, Léa (a red fox with a blue scarf), watercolor",
+        "negativePrompt": "blurry, text",
+        "storageKey": "images/proj-7f3a/job-2/s2/1.png",
+        "url": "http://localhost:9000/media-stream/images/proj-7f3a/job-2/s2/1.png",
+        "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "consistencyScore": 0.93,
+        "storyboard": ONE_SCENE,
+        "narration": None,
+        "music": None,
+        "requestSource": "media.image.requested.v1/3/1042",
+        "replayOf": None,
+        "createdAt": T1,
+        "catalogedAt": T1,
+    },
+    "AssetRated": {
+        "projectId": "proj-7f3a",
+        "assetId": "job-2:s2:v1",
+        "rating": 4,
+        "raterId": "5d41402abc4b2a76b9719d911017c592a3c1f4a0e3f0b2c0a3c4e5f6a7b8c9d0",
+        "comment": "Léa looks right; the owl is too small",
+        "ratedAt": T1,
+    },
 }

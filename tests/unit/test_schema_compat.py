@@ -178,12 +178,12 @@ def test_enum_rules(tmp_path: Path) -> None:
 
 def test_record_removed_is_a_problem_record_added_is_not(dirs: tuple[Path, Path]) -> None:
     current, released = dirs
-    (current / "MusicRequested.avsc").unlink()
+    (current / "CancelRequested.avsc").unlink()
     shutil.copy(current / "SceneFailure.avsc", current / "Extra.avsc")
     edit(current, "Extra", lambda d: d.update(name="VideoRequested"))
     problems = check_compatibility(current, released)
-    assert problems == [Problem("MusicRequested", None, "removed", problems[0].message)]
-    assert "media.v1.MusicRequested is released but no longer in" in problems[0].message
+    assert problems == [Problem("CancelRequested", None, "removed", problems[0].message)]
+    assert "media.v1.CancelRequested is released but no longer in" in problems[0].message
 
 
 def test_data_proof_agrees_with_the_rules(dirs: tuple[Path, Path]) -> None:

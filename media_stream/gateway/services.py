@@ -1,0 +1,94 @@
+"""What the routes share: the SDK client (publisher and topics), the idempotency store, the
+job-status view, the object store, and when this replica published which job."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from media_stream.client.sdk import ALL_OUTCOME_ROLES, MediaStreamClient
+from media_stream.config import Settings
+from media_stream.domain.requests import ImageRequested, StoryboardRequested
+from media_stream.gateway.idempotency import IdempotencyStore
+from media_stream.state.status_view import StatusRow, StatusView
+
+
+class GatewayServices:
+    def __init__(self, settings: Settings, bootstrap: str | None, *, topics: Any = None, store: Any = None) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.client = MediaStreamClient(settings, bootstrap, topics)
+        gateway = settings.gateway
+        self.idempotency = IdempotencyStore(gateway.idempotency_capacity, gateway.idempotency_ttl_s)
+        self._published: OrderedDict[str, int] = OrderedDict()  # jobId -> publish time (ms), bounded
+        self._published_capacity = gateway.idempotency_capacity
+        self._store = store
+        self._lock = threading.Lock()
+        self._status_lock = threading.Lock()
+
+    # -- publishing ------------------------------------------------------------------------------
+    def publish(self, request: Any) -> Any:
+        """Validate and publish one request event (flushed); returns the publisher's Published."""
+        request.validate()
+        if isinstance(request, (ImageRequested, StoryboardRequested)):
+            role = "image_requests"
+        elif type(request).__name__ == "CancelRequested":
+            role = "control"
+        else:
+            role = "audio_requests"
+        sent_ms = int(time.time() * 1000)
+        published = self.client.publisher.publish(request, topic=self.client.topic(role))
+        self.client.publisher.flush()
+        if role != "control":
+            with self._lock:
+                self._published[request.job_id] = sent_ms
+                self._published.move_to_end(request.job_id)
+                while len(self._published) > self._published_capacity:
+                    self._published.popitem(last=False)
+        return published
+
+    def published_at_ms(self, job_id: str) -> int | None:
+        with self._lock:
+            return self._published.get(job_id)
+
+    def outcome_topics(self) -> list[str]:
+        found: list[str] = []
+        for role in ALL_OUTCOME_ROLES:
+            try:
+                name = self.client.topic(role)
+            except Exception:  # noqa: BLE001 - a role this deployment does not have
+                continue
+            if name and name not in found:
+                found.append(name)
+        return found
+
+    # -- reading ---------------------------------------------------------------------------------
+    @property
+    def status_view_path(self) -> Path:
+        configured = self.settings.gateway.status_view_path
+        topic = self.client.topic("job_status")
+        return configured if configured else self.settings.local_kafka.home.parent / "views" / f"{topic}.sqlite"
+
+    def status(self, job_id: str) -> StatusRow | None:
+        """The job's row of the job-status view, caught up with the compacted topic first."""
+        with self._status_lock:  # one SQLite writer at a time
+            view = StatusView(self.status_view_path, self.settings, self.client.topic("job_status"), self.bootstrap)
+            try:
+                row, _ = view.query(job_id)
+            finally:
+                view.close()
+        return row
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from media_stream.storage.factory import object_store
+
+            self._store = object_store(self.settings.storage)
+        return self._store
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,80 @@
+"""Agents in processes of their own (``tests.faults.fault_agent``), for scenarios that kill one."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from media_stream.config import PROJECT_ROOT
+from media_stream.runtime.routes import AgentRoutes
+from tests.integration.runtime.scripted_renderer import render_log
+
+
+def agent_spec(bootstrap: str, routes: AgentRoutes, tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    return {
+        "bootstrap": bootstrap,
+        "routes": dataclasses.asdict(routes),
+        "group": f"agents-{routes.requests}",
+        "storage_root": str(tmp_path / "storage"),
+        "render_log": str(tmp_path / "renders.log"),
+        "delay_s": 0.2,
+        "session_timeout_ms": 6_000,  # the group notices a killed agent after this
+        "transaction_timeout_ms": 6_000,  # and the broker aborts its open transaction after this
+        **extra,
+    }
+
+
+@contextmanager
+def agent_processes(specs: list[dict[str, Any]], logs: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Start one process per spec; at the end SIGTERM the living ones (SIGKILL after 60 s)."""
+    agents = []
+    try:
+        for i, spec in enumerate(specs):
+            out = open(logs / f"agent-{i}.log", "wb")
+            agents.append(subprocess.Popen([sys.executable, "-m", "tests.faults.fault_agent", json.dumps(spec)], cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT))
+        yield agents
+    finally:
+        for agent in agents:
+            if agent.poll() is None:
+                agent.send_signal(signal.SIGTERM)
+        for agent in agents:
+            try:
+                agent.wait(60)
+            except subprocess.TimeoutExpired:
+                agent.kill()
+                agent.wait(10)
+
+
+def await_assignments(count: int, logs: Path, timeout_s: float = 90) -> None:
+    """Until ``count`` agent logs say they were assigned partitions."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if sum("assigned [" in (logs / f"agent-{i}.log").read_text(errors="replace") for i in range(count)) >= count:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{count} agents did not all get partitions within {timeout_s:g}s")
+
+
+def await_renders(agent: subprocess.Popen[bytes], log: Path, at_least: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if Counter(pid for pid, _, _ in render_log(log)).get(agent.pid, 0) >= at_least:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"agent {agent.pid} did not render {at_least} scenes in {timeout_s:g}s")
+
+
+def await_file(path: Path, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.exists(), f"{path.name} did not appear within {timeout_s:g}s"
