@@ -50,6 +50,10 @@ def groupless_consumer(settings: Settings, bootstrap: str | None, purpose: str, 
     return Consumer(conf)
 
 
+# Not flagged retriable by librdkafka in a watermark query, yet they pass once the topic's leaders settle.
+_LEADERSHIP_MOVING = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART})
+
+
 def watermarks(consumer: Consumer, topic: str, partition: int, timeout_s: float) -> tuple[int, int]:
     """(low, high) of one partition, retrying the retriable errors a topic shows right after it
     is created (NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE) until ``timeout_s`` has passed."""
@@ -59,7 +63,7 @@ def watermarks(consumer: Consumer, topic: str, partition: int, timeout_s: float)
             return consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=max(deadline - time.monotonic(), 0.1))
         except KafkaException as exc:
             error = exc.args[0] if exc.args else None
-            if not (isinstance(error, KafkaError) and error.retriable()) or time.monotonic() >= deadline:
+            if not (isinstance(error, KafkaError) and (error.retriable() or error.code() in _LEADERSHIP_MOVING)) or time.monotonic() >= deadline:
                 raise
             time.sleep(0.1)
 
