@@ -82,12 +82,13 @@ def describe(
 
 @topics_app.command()
 def render(
-    fmt: str = typer.Option("strimzi", "--format", help="Output format: strimzi (KafkaTopic resources)."),
+    fmt: str = typer.Option("strimzi", "--format", help="Output format: strimzi (KafkaTopic resources) or strimzi-users (KafkaUser resources with ACLs)."),
     profile: Optional[str] = typer.Option(None, help="Profile of topics.yaml to render (default: the file's defaults)."),
     cluster: str = typer.Option("media-stream", help="The Strimzi Kafka cluster the topics belong to (strimzi.io/cluster label)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
 ) -> None:
-    """Render topics.yaml as Kubernetes resources (deploy/k8s/base/kafka/topics.generated.yaml)."""
+    """Render topics.yaml as Kubernetes resources (deploy/k8s/base/kafka/topics.generated.yaml;
+    --format strimzi-users: deploy/k8s/overlays/production/kafka-users.generated.yaml)."""
     from media_stream.topics.render import FORMATS
     from media_stream.topics.render import render as render_topics
     from media_stream.topics.spec import load_topics

@@ -1,4 +1,5 @@
-"""Structural JSON schemas of the custom resources the manifests use (Strimzi v1, KEDA v1alpha1).
+"""Structural JSON schemas of the custom resources the manifests use (Strimzi v1, KEDA v1alpha1):
+Kafka, KafkaNodePool, KafkaTopic, KafkaUser, ScaledObject, TriggerAuthentication.
 
 Not the operators' full CRDs (no package bundles them): the fields media-stream relies on, with
 their types and the fields each operator requires, and closed objects where a typo would
@@ -105,14 +106,31 @@ KAFKA: dict[str, Any] = {
                                     "port": {"type": "integer", "minimum": 9092},
                                     "type": {"enum": ["internal", "route", "loadbalancer", "nodeport", "ingress", "cluster-ip"]},
                                     "tls": {"type": "boolean"},
+                                    "authentication": {
+                                        "type": "object",
+                                        "required": ["type"],
+                                        "properties": {"type": {"enum": ["tls", "scram-sha-512", "custom"]}},
+                                    },
                                 },
+                            },
+                        },
+                        "authorization": {
+                            "type": "object",
+                            "required": ["type"],
+                            "properties": {
+                                "type": {"enum": ["simple", "custom"]},
+                                "superUsers": {"type": "array", "items": {"type": "string"}},
                             },
                         },
                         "config": {"type": "object", "additionalProperties": _SCALAR},
                         "version": {"type": "string"},
                     },
                 },
-                "entityOperator": {"type": "object", "properties": {"topicOperator": {"type": "object"}}},
+                "entityOperator": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"topicOperator": {"type": "object"}, "userOperator": {"type": "object"}, "template": {"type": "object"}},
+                },
             },
         },
     },
@@ -164,7 +182,16 @@ SCALED_OBJECT: dict[str, Any] = {
                     "items": {
                         "type": "object",
                         "required": ["type", "metadata"],
-                        "properties": {"type": {"type": "string"}, "metadata": {"type": "object"}, "authenticationRef": {"type": "object"}},
+                        "properties": {
+                            "type": {"type": "string"},
+                            "metadata": {"type": "object"},
+                            "authenticationRef": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["name"],
+                                "properties": {"name": {"type": "string"}, "kind": {"enum": ["TriggerAuthentication", "ClusterTriggerAuthentication"]}},
+                            },
+                        },
                         "if": {"properties": {"type": {"const": "kafka"}}},
                         "then": {"properties": {"metadata": _KAFKA_TRIGGER_METADATA}},
                     },
@@ -174,9 +201,104 @@ SCALED_OBJECT: dict[str, Any] = {
     },
 }
 
+_ACL_RULE = {
+    "type": "object",
+    "additionalProperties": False,  # v1 has `operations` only (the singular `operation` was removed)
+    "required": ["resource", "operations"],
+    "properties": {
+        "resource": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["type"],
+            "properties": {
+                "type": {"enum": ["topic", "group", "cluster", "transactionalId"]},
+                "name": {"type": "string", "minLength": 1},
+                "patternType": {"enum": ["literal", "prefix"]},
+            },
+            "if": {"properties": {"type": {"const": "cluster"}}},
+            "then": {"not": {"required": ["name"]}},
+            "else": {"required": ["name"]},
+        },
+        "type": {"enum": ["allow", "deny"]},
+        "host": {"type": "string"},
+        "operations": {
+            "type": "array",
+            "minItems": 1,
+            "uniqueItems": True,
+            "items": {
+                "enum": [
+                    "Read", "Write", "Create", "Delete", "Alter", "Describe", "ClusterAction",
+                    "AlterConfigs", "DescribeConfigs", "IdempotentWrite", "All",
+                ]
+            },
+        },
+    },
+}
+
+KAFKA_USER: dict[str, Any] = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "kafka.strimzi.io/v1"},
+        "metadata": _METADATA_WITH_CLUSTER,
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "authentication": {
+                    "type": "object",
+                    "required": ["type"],
+                    "properties": {"type": {"enum": ["tls", "tls-external", "scram-sha-512"]}, "password": {"type": "object"}},
+                },
+                "authorization": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["type", "acls"],
+                    "properties": {"type": {"const": "simple"}, "acls": {"type": "array", "items": _ACL_RULE}},
+                },
+                "quotas": {"type": "object"},
+                "template": {"type": "object"},
+            },
+        },
+    },
+}
+
+_SECRET_TARGET = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["parameter", "name", "key"],
+    "properties": {"parameter": {"type": "string"}, "name": {"type": "string"}, "key": {"type": "string"}},
+}
+_ENV_TARGET = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["parameter", "name"],
+    "properties": {"parameter": {"type": "string"}, "name": {"type": "string"}, "containerName": {"type": "string"}},
+}
+
+TRIGGER_AUTHENTICATION: dict[str, Any] = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "keda.sh/v1alpha1"},
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {
+                "secretTargetRef": {"type": "array", "items": _SECRET_TARGET},
+                "env": {"type": "array", "items": _ENV_TARGET},
+                "configMapTargetRef": {"type": "array", "items": _SECRET_TARGET},
+            },
+        },
+    },
+}
+
 SCHEMAS = {
     ("kafka.strimzi.io/v1", "KafkaTopic"): KAFKA_TOPIC,
     ("kafka.strimzi.io/v1", "KafkaNodePool"): KAFKA_NODE_POOL,
     ("kafka.strimzi.io/v1", "Kafka"): KAFKA,
+    ("kafka.strimzi.io/v1", "KafkaUser"): KAFKA_USER,
     ("keda.sh/v1alpha1", "ScaledObject"): SCALED_OBJECT,
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): TRIGGER_AUTHENTICATION,
 }

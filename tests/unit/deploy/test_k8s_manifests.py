@@ -37,7 +37,10 @@ from tests.unit.deploy.manifests import (
 KUBERNETES_VERSION = "1.33"  # the oldest minor the manifests promise to fit (deploy/README.md)
 TOPICS = PROJECT_ROOT / "topics.yaml"
 AGENT_PROFILE = {"local": "local", "production": None}  # the topics.yaml profile each overlay's cluster matches
-SECRET_SETTINGS = {"MEDIA_STREAM_STORAGE__ACCESS_KEY", "MEDIA_STREAM_STORAGE__SECRET_KEY", "MEDIA_STREAM_GATEWAY__TOKENS", "MEDIA_STREAM_CATALOG__RATER_HASH_KEY"}
+SECRET_SETTINGS = {
+    "MEDIA_STREAM_STORAGE__ACCESS_KEY", "MEDIA_STREAM_STORAGE__SECRET_KEY", "MEDIA_STREAM_GATEWAY__TOKENS", "MEDIA_STREAM_CATALOG__RATER_HASH_KEY",
+    "MEDIA_STREAM_KAFKA__SASL_PASSWORD", "MEDIA_STREAM_KAFKA__SSL_KEY_PASSWORD",
+}
 STORE_COMMANDS = {"worker", "gateway"}  # the commands that read or write the object store
 THIRD_PARTY_IMAGES = {"minio/minio"}
 
@@ -248,9 +251,13 @@ def test_strimzi_cluster_and_topics_match_topics_yaml(rendered: dict, overlay: s
     assert brokers >= max(t.replication_factor for t in declared.topics)
     config = kafka["spec"]["kafka"]["config"]
     assert config["offsets.topic.replication.factor"] <= brokers and config["transaction.state.log.replication.factor"] <= brokers
-    plain = [listener for listener in kafka["spec"]["kafka"]["listeners"] if not listener["tls"] and listener["type"] == "internal"]
-    bootstrap = by_kind(objects, "ConfigMap")["media-stream-config"]["data"]["MEDIA_STREAM_KAFKA__BOOTSTRAP_SERVERS"]
-    assert bootstrap == f"{cluster}-kafka-bootstrap:{plain[0]['port']}", "the agents' bootstrap is Strimzi's bootstrap Service"
+    config_data = by_kind(objects, "ConfigMap")["media-stream-config"]["data"]
+    host, _, port = config_data["MEDIA_STREAM_KAFKA__BOOTSTRAP_SERVERS"].rpartition(":")
+    assert host == f"{cluster}-kafka-bootstrap", "the clients' bootstrap is Strimzi's bootstrap Service"
+    (listener,) = [listener for listener in kafka["spec"]["kafka"]["listeners"] if listener["port"] == int(port)]
+    protocol = config_data.get("MEDIA_STREAM_KAFKA__SECURITY_PROTOCOL", "PLAINTEXT")
+    assert listener["type"] == "internal" and listener["tls"] == protocol.endswith("SSL"), f"{protocol} against listener {listener}"
+    assert (listener.get("authentication", {}).get("type") == "scram-sha-512") == protocol.startswith("SASL")
 
 
 def test_local_uses_minio_in_the_cluster_and_production_an_external_store(rendered: dict) -> None:

@@ -66,3 +66,25 @@ def test_the_command_writes_what_the_function_renders(tmp_path) -> None:
     assert out.read_text(encoding="utf-8") == render_strimzi(load_topics(TOPICS))
     stdout = CliRunner().invoke(app, ["topics", "render", "--cluster", "other"])
     assert stdout.exit_code == 0 and "strimzi.io/cluster: other" in stdout.output
+
+
+def test_kafka_users_name_the_declared_topics_of_each_role_for_the_given_cluster(tmp_path) -> None:
+    from media_stream.topics.access import COMPONENTS
+    from media_stream.topics.render import render_strimzi_users
+
+    declared = load_topics(TOPICS)
+    documents = list(yaml.safe_load_all(render_strimzi_users(declared, cluster="prod-kafka")))
+    assert [d["metadata"]["name"] for d in documents] == [c.user for c in COMPONENTS]
+    for access, doc in zip(COMPONENTS, documents):
+        assert doc["apiVersion"] == "kafka.strimzi.io/v1" and doc["kind"] == "KafkaUser"
+        assert doc["metadata"]["labels"]["strimzi.io/cluster"] == "prod-kafka"
+        topics = {a["resource"]["name"]: a["operations"] for a in doc["spec"]["authorization"]["acls"] if a["resource"]["type"] == "topic"}
+        assert set(topics) == {declared.name(role) for role in access.roles()}
+        for role in access.reads:
+            assert "Read" in topics[declared.name(role)] and "Describe" in topics[declared.name(role)]
+        for role in access.writes:
+            assert "Write" in topics[declared.name(role)]
+    out = tmp_path / "users.yaml"
+    result = CliRunner().invoke(app, ["topics", "render", "--format", "strimzi-users", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == render_strimzi_users(declared)
