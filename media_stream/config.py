@@ -248,8 +248,8 @@ class GatewaySettings(BaseModel):
 class ObservabilitySettings(BaseModel):
     """Metrics, health, logs and traces of an agent. Env: ``MEDIA_STREAM_OBSERVABILITY__PORT`` etc.
 
-    Every agent serves ``GET /metrics`` (Prometheus), ``GET /healthz/live`` and ``GET /healthz/ready``
-    on ``host:port``; port 0 turns the server off.
+    Every agent (and ``catalog run``) serves ``GET /metrics`` (Prometheus), ``GET /healthz/live`` and
+    ``GET /healthz/ready`` on ``host:port``; port 0 turns the server off.
     """
 
     port: int = Field(default=9400, ge=0, le=65535, description="HTTP port of /metrics and /healthz/*; 0: no server.")

@@ -58,8 +58,26 @@ def run(bootstrap: Optional[str] = typer.Option(None, help=BOOTSTRAP_HELP), log_
         raise _fail(exc) from exc
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: processor.stopping.set())
-    processor.run()
+    try:
+        server = _health_server(settings, processor)
+    except OSError as exc:  # the port is taken: say so, leave the group cleanly
+        processor.close()
+        raise _fail(OSError(f"observability.port {settings.observability.port}: {exc}")) from exc
+    try:
+        processor.run()
+    finally:
+        if server is not None:
+            server.stop()
     console.print(f"catalog processor stopped after {processor.folded} entries, {processor.dead_lettered} dead letters")
+
+
+def _health_server(settings: Any, processor: Any) -> Any:
+    """/metrics, /healthz/live and /healthz/ready on ``observability.host:port``, as the agents
+    serve them; port 0: none."""
+    from media_stream.observability.health_server import HealthServer
+
+    obs = settings.observability
+    return HealthServer(processor.health, processor.metrics.registry, obs.host, obs.port).start() if obs.port else None
 
 
 def assets(

@@ -10,6 +10,10 @@ An outcome that cannot be folded (bytes that do not decode, a record that does n
 becomes a DeadLetter on the assets_dlq topic, with its bytes and the reason, in the same
 transaction as the offsets: never lost, never blocking the partition. Records of other types on
 an outcome topic are passed over.
+
+``metrics`` (CatalogMetrics) and ``health`` (CatalogHealth) are what `catalog run` serves on
+``observability.port``: entries, dead letters, transactions, lag per partition, rebalances;
+live while the loop turns, ready while it is a member of its group (even an idle one).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import threading
 import uuid
 
 from media_stream.catalog.fold import catalog_entry, entry_key
+from media_stream.catalog.health import CatalogHealth
+from media_stream.catalog.metrics import CatalogMetrics
 from media_stream.catalog.topics import CatalogTopics
 from media_stream.config import Settings
 from media_stream.domain.assets import AssetCataloged
@@ -39,8 +45,19 @@ FOLDED = {"ImageReady": ImageReady, "AudioReady": AudioReady}
 
 
 class CatalogProcessor:
-    def __init__(self, settings: Settings, topics: CatalogTopics, bootstrap: str | None = None, group_id: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        topics: CatalogTopics,
+        bootstrap: str | None = None,
+        group_id: str | None = None,
+        metrics: CatalogMetrics | None = None,
+        health: CatalogHealth | None = None,
+    ) -> None:
+        obs = settings.observability
         self.settings = settings
+        self.metrics = metrics or CatalogMetrics(sample_interval_s=obs.sample_interval_s)
+        self.health = health or CatalogHealth(obs.live_within_s)
         self.topics = topics
         self.encoder = EventEncoder(EventCodec.from_settings(settings))
         self.group_id = group_id or settings.catalog.group_id
@@ -49,6 +66,7 @@ class CatalogProcessor:
         self.dead_lettered = 0
         self.consumer = EventConsumer(
             settings, self.group_id, topics.outcomes, bootstrap,
+            on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._lost,
             **{"max.poll.interval.ms": settings.worker.max_poll_interval_ms},
         )  # fmt: skip
         self.producer = TransactionalProducer(
@@ -93,20 +111,51 @@ class CatalogProcessor:
         if not messages:
             return 0
         entries, letters = self.outgoing(messages)
-        with self.producer.transaction(consumed=messages, group_metadata=self.consumer.group_metadata()):
-            for message in entries + letters:
-                self.producer.send(message)
+        try:
+            with self.producer.transaction(consumed=messages, group_metadata=self.consumer.group_metadata()):
+                for message in entries + letters:
+                    self.producer.send(message)
+        except BaseException:
+            self.metrics.aborted()
+            raise
+        self.metrics.committed(len(entries), len(letters))
         self.folded += len(entries)
         self.dead_lettered += len(letters)
         return len(entries)
 
     def run(self) -> None:
         """Until ``stopping`` is set (SIGTERM in the CLI): fold, commit, repeat; then leave the group."""
+        self.health.phase = "running"
         try:
             while not self.stopping.is_set():
+                self.turned()
                 self.step()
         finally:
-            self.close()
+            self.health.phase = "stopping"
+            try:
+                self.close()
+            finally:
+                self.health.phase = "stopped"
+
+    def turned(self) -> None:
+        """One loop turn: liveness, and (at most every sample interval) the lag of what it holds."""
+        self.health.loop_turned()
+        if self.metrics.sample_due():
+            self.metrics.set_lag(self.consumer.lag(self.consumer.assignment()))
+
+    # ---- rebalance callbacks (inside the consumer's poll, on the loop thread) -------------------
+
+    def _assigned(self, partitions: list[tuple[str, int]]) -> None:
+        self.metrics.rebalance("assign")
+        self.health.assigned(partitions)
+
+    def _revoked(self, partitions: list[tuple[str, int]]) -> None:
+        self.metrics.rebalance("revoke")
+        self.health.revoked(partitions)
+
+    def _lost(self, partitions: list[tuple[str, int]]) -> None:
+        self.metrics.rebalance("lost")
+        self.health.lost(partitions)
 
     def close(self) -> None:
         self.producer.close()

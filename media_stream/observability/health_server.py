@@ -1,5 +1,6 @@
-"""The agent's HTTP side: ``GET /metrics`` (Prometheus text), ``/healthz/live`` and ``/healthz/ready``
-(JSON; 200 or 503). Standard library server on a daemon thread: no web framework in an agent."""
+"""The HTTP side of an agent or the catalog processor: ``GET /metrics`` (Prometheus text),
+``/healthz/live`` and ``/healthz/ready`` (JSON; 200 or 503). Standard library server on a daemon
+thread: no web framework in an agent. ``health`` is anything with ``live()`` and ``ready()``."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from media_stream.observability.health import AgentHealth
+from media_stream.observability.health import Health
 
 log = logging.getLogger(__name__)
 
 
 class HealthServer:
-    def __init__(self, health: AgentHealth, registry: CollectorRegistry, host: str = "0.0.0.0", port: int = 9400) -> None:
-        """Port 0 binds a free port (tests); ``run_agent`` does not start a server when configured 0."""
+    def __init__(self, health: Health, registry: CollectorRegistry, host: str = "0.0.0.0", port: int = 9400) -> None:
+        """Port 0 binds a free port (tests); ``run_agent`` and ``catalog run`` start no server when configured 0."""
         self.health = health
         self.registry = registry
         self._server = ThreadingHTTPServer((host, port), _handler(self))

@@ -116,11 +116,17 @@ class AgentMetrics:
         self._projects = set(shown)
 
     def _set_lag(self, lag: Mapping[PartitionKey, int]) -> None:
-        for gone in self._lagging - lag.keys():
-            self.consumer_lag.remove(gone[0], str(gone[1]))
-        for (topic, partition), n in lag.items():
-            self.consumer_lag.labels(topic, str(partition)).set(n)
-        self._lagging = set(lag)
+        self._lagging = set_per_partition(self.consumer_lag, self._lagging, lag)
+
+
+def set_per_partition(gauge: Gauge, shown: set[PartitionKey], values: Mapping[PartitionKey, int]) -> set[PartitionKey]:
+    """Set a (topic, partition)-labelled gauge to ``values``, removing the series of partitions in
+    ``shown`` that are gone (revoked); returns the partitions now shown."""
+    for gone in shown - values.keys():
+        gauge.remove(gone[0], str(gone[1]))
+    for (topic, partition), n in values.items():
+        gauge.labels(topic, str(partition)).set(n)
+    return set(values)
 
 
 def size_label(step: Any) -> str:

@@ -29,8 +29,8 @@ from media_stream.observability.health import AgentHealth
 from media_stream.observability.logging_setup import job_fields, message_fields
 from media_stream.observability.metrics import AgentMetrics, backend_label
 from media_stream.runtime.committer import TransactionCommitter
-from media_stream.runtime.control_feed import ControlEvent, ControlFeed
-from media_stream.runtime.dead_letters import dead_letter_messages
+from media_stream.runtime.control_feed import ControlEvent, ControlFeed, RejectedControl
+from media_stream.runtime.dead_letters import control_dead_letter_message, dead_letter_messages
 from media_stream.runtime.decoding import best_effort_ids, decode_request
 from media_stream.runtime.encoding import EventEncoder
 from media_stream.runtime.medium import Medium
@@ -104,7 +104,7 @@ class Agent:
         self.renders = RenderThread(self._render_batch, deadline_s=settings.worker.render_deadline_s)
         self.committer = TransactionCommitter(producer, on_commit=self._committed, on_abort=lambda: self.metrics.transaction(committed=False))
         self.consumer: EventConsumer = consumer_factory(self._on_assign, self._on_revoke, self._on_lost)
-        self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0, "transactions": 0, "storage_holds": 0}
+        self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "control_dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0, "transactions": 0, "storage_holds": 0}
 
     # ---- the loop -------------------------------------------------------------------------
 
@@ -138,7 +138,10 @@ class Agent:
             raise AgentLostPartitions("the consumer group revoked this agent's partitions without a clean handover")
         if self.control is not None:
             for event in self.control.drain():
-                self._cancel(event)
+                if isinstance(event, RejectedControl):
+                    self._dead_letter_control(event)
+                else:
+                    self._cancel(event)
         finished = self.renders.collect(timeout_s=RENDER_WAIT_S if rendering else 0.0)
         if self.characters is not None:
             self.pending += self.characters.drain()  # identities fixed on the render thread go first
@@ -371,9 +374,7 @@ class Agent:
         self.cancelled[cancel.job_id] = cancel.project_id
         while len(self.cancelled) > REMEMBERED_CANCELS:
             self.cancelled.popitem(last=False)
-        owner = (self.routes.requests, event.partition) in self.assigned
-        fresh = event.timestamp_ms is None or event.timestamp_ms >= self.started_ms - 5_000
-        if owner and fresh:
+        if self._owns_fresh(event):
             ended = next((h for h in self.handled.values(event.partition) if h.job_id == cancel.job_id and h.project_id == cancel.project_id), None)
             if ended is not None:
                 del self.cancelled[cancel.job_id]
@@ -384,6 +385,25 @@ class Agent:
                 status = JobStatus.CANCELLED
             event_out = JobStatusChanged(cancel.job_id, cancel.project_id, status.value, cancel.request_id, 1.0 if ended else 0.0, note)
             self.pending.append(self.encoder.message(self.routes.job_status, cancel.job_id, event_out, child_traceparent(None)))
+
+    def _owns_fresh(self, event: ControlEvent | RejectedControl) -> bool:
+        """This agent owns the event's partition now, and the event is no older than this agent
+        (give or take 5 s): the feed reads from the beginning, and what came before was answered
+        by the agent that owned the partition then."""
+        owner = (self.routes.requests, event.partition) in self.assigned
+        return owner and (event.timestamp_ms is None or event.timestamp_ms >= self.started_ms - 5_000)
+
+    def _dead_letter_control(self, rejected: RejectedControl) -> None:
+        """A bad control message goes to the control DLQ from the one agent that owns its partition
+        (every agent reads it), in this turn's transaction; docs/reliability.md says the limits."""
+        if self.routes.control_dead_letters is None or not self._owns_fresh(rejected):
+            return
+        message = rejected.message
+        log.warning("dead-lettering control message %s[%d]@%d: %s", message.topic, message.partition, message.offset, rejected.error, extra=message_fields(message))
+        ids = best_effort_ids(self.codec, message)
+        self.pending.append(control_dead_letter_message(self.encoder, self.routes.control_dead_letters, message, rejected.error, ids))
+        self.counters["control_dead_letters"] += 1
+        self.metrics.dead_letters.labels("control").inc()
 
     def _head(self, job: Job) -> Job | None:
         return next((j for j in self.scheduler.jobs() if j.key == job.key), None)
@@ -429,6 +449,7 @@ class Agent:
         self.counters["assigned"] += 1  # after the restore: the agent is ready for these partitions
         self.metrics.rebalance("assign")
         self.health.partitions = self._request_partitions()
+        self.health.in_group = True
         if self.paused:
             self.consumer.pause(partitions)
 
@@ -445,6 +466,7 @@ class Agent:
         # agent stops dirty; its supervisor restarts it and it rejoins from the committed state.
         self.pending.clear()
         self.metrics.rebalance("lost")
+        self.health.in_group = False
         self._release(partitions)
         self.lost = True
 

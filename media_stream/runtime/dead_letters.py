@@ -8,6 +8,7 @@ from media_stream.kafka.messages import ConsumedMessage, OutgoingMessage
 from media_stream.runtime.decoding import BestEffortIds
 from media_stream.runtime.encoding import EventEncoder
 from media_stream.runtime.routes import AgentRoutes
+from media_stream.runtime.tracing import child_traceparent
 
 # Every DeadLetter must be publishable, whatever arrived: our producers keep librdkafka's
 # default message.max.bytes (1,000,000), so the envelope of an oversized message keeps a prefix
@@ -107,3 +108,10 @@ def dead_letter_messages(
         out.append(encoder.message(routes.job_failed, ids.project_id, failed, traceparent))
         out.append(encoder.message(routes.job_status, ids.job_id, status, traceparent))
     return out
+
+
+def control_dead_letter_message(encoder: EventEncoder, topic: str, message: ConsumedMessage, error: Exception, ids: BestEffortIds) -> OutgoingMessage:
+    """The DeadLetter of a control message that is not a valid cancel (no job is failed for it:
+    a bad cancel leaves its job running), under the message's trace when it carried one."""
+    letter = dead_letter(message, error, ids)
+    return encoder.message(topic, letter.key, letter, child_traceparent(message.header("traceparent")))

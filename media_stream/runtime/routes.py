@@ -23,6 +23,7 @@ class AgentRoutes:
     batch_completed: str | None = None
     audio_ready: str | None = None
     character_registry: str | None = None
+    control_dead_letters: str | None = None  # None: bad control messages are logged only
 
     @classmethod
     def from_topics(cls, topics: TopicsFile, medium: str = "image") -> AgentRoutes:
@@ -40,6 +41,7 @@ class AgentRoutes:
             batch_completed=topics.name("batch_completed"),
             audio_ready=topics.name("audio_ready"),
             character_registry=topics.name("character_registry"),
+            control_dead_letters=topics.name("control_dlq"),
         )
 
     @property

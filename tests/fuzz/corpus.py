@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from media_stream.domain.errors import PermanentError
 from media_stream.kafka.messages import ConsumedMessage
+from media_stream.runtime.control_feed import decode_cancel
 from media_stream.runtime.decoding import decode_request
 from media_stream.serde.codec import EventCodec
 from tests.fuzz.strategies import (
@@ -162,6 +163,15 @@ def plan_run(codec: EventCodec, bad_count: int, good_every: int, run_seed: int) 
             project = f"proj-{i % 7}"
             plan.append(Sent("good", project.encode(), codec.encode("ImageRequested", good_image(job, project)), job_id=job))
     return plan
+
+
+def is_really_bad_control(codec: EventCodec, sent: Sent) -> bool:
+    """False for the rare control draw that is a valid cancel after all."""
+    try:
+        decode_cancel(codec, ConsumedMessage("control", 0, 0, sent.key, sent.value))
+    except PermanentError:
+        return True
+    return False
 
 
 def is_really_bad(codec: EventCodec, sent: Sent) -> bool:

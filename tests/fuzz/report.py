@@ -44,8 +44,9 @@ One real agent on a real broker received **{report['bad_messages']:,} bad messag
   **{report['job_failed_for_readable_ids']}**;
 - good requests completed: **{report['good_completed']} of {report['good_requests']}** (none failed);
 - {report.get('control_garbage', 0)} bad messages on the control topic (mutated and unsafe-id cancels,
-  other event types, tombstones): the control feed logged and skipped each and kept running
-  (control messages are not dead-lettered);
+  other event types, tombstones): the control feed kept running, and the agent owning each
+  message's partition put it on the control dead-letter topic, once, with its bytes and reason
+  ({report.get('control_dead_lettered', 0)} dead-lettered; a draw that is a valid cancel after all is not);
 - draws that were valid requests after all (a byte flip inside the prompt) and so left out:
   {report['valid_by_chance_left_out']}.
 

@@ -1,7 +1,8 @@
 """Bad input at scale against a real agent and broker: thousands of malformed, oversized and
 adversarial request messages, drawn by hypothesis, with good requests interleaved. The agent
 never stops; every bad message is dead-lettered with its reason (and fails its job when a job
-id can be read); every good request completes.
+id can be read); every good request completes. Bad control messages go, once each, to the
+control DLQ.
 
 ``MEDIA_STREAM_FUZZ_COUNT`` sets how many bad messages (default 2500); ``MEDIA_STREAM_FUZZ_SEED``
 the hypothesis seed; ``MEDIA_STREAM_FUZZ_REPORT`` a JSON file for the figures (docs/reliability.md).
@@ -24,8 +25,10 @@ from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, DeadLetter, JobFailed, JobStatusChanged
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
-from tests.fuzz.corpus import Sent, control_garbage, is_really_bad, plan_run
-from tests.integration.runtime.conftest import RunningAgent, collect, make_routes, settings, start_agent  # noqa: F401 - fixtures
+from tests.fuzz.corpus import Sent, control_garbage, is_really_bad, is_really_bad_control, plan_run
+from tests.integration.runtime.conftest import PARTITIONS, RunningAgent, collect, make_routes, settings, start_agent  # noqa: F401 - fixtures
+from tests.integration.runtime.test_agent_observability import wait_for
+from tests.integration.runtime.test_control_dead_letters import control_letters as read_control_letters
 
 pytestmark = pytest.mark.kafka
 BAD_COUNT = int(os.environ.get("MEDIA_STREAM_FUZZ_COUNT", "2500"))
@@ -36,7 +39,7 @@ DLQ_CONFIG = {"max.message.bytes": "2097152"}  # as topics.yaml declares for eve
 
 @pytest.fixture
 def routes(unique_topic: Callable[..., str]) -> AgentRoutes:
-    return dataclasses.replace(make_routes(unique_topic), dead_letters=unique_topic("dlq-fuzz", config=DLQ_CONFIG))
+    return dataclasses.replace(make_routes(unique_topic), dead_letters=unique_topic("dlq-fuzz", config=DLQ_CONFIG), control_dead_letters=unique_topic("control-dlq-fuzz", config=DLQ_CONFIG))
 
 
 def send_all(bootstrap: str, topic: str, plan: list[Sent]) -> None:
@@ -72,9 +75,11 @@ def test_thousands_of_bad_messages_are_dead_lettered_while_good_requests_complet
     valid_by_chance = len(drawn) - len(plan)
 
     control = control_garbage(codec, max(BAD_COUNT // 10, 20), RUN_SEED)
+    control_bad = [s for s in control if is_really_bad_control(codec, s)]
 
     started = time.monotonic()
     running = start_agent()
+    wait_for(lambda: running.agent.health.partitions == tuple(range(PARTITIONS)), 60, "the agent owns every partition")  # only an owner dead-letters control messages
     send_all(kafka_bootstrap, routes.control, control)  # the agent's control feed reads these
     send_all(kafka_bootstrap, routes.requests, plan)
     good_jobs = {s.job_id for s in good}
@@ -90,7 +95,8 @@ def test_thousands_of_bad_messages_are_dead_lettered_while_good_requests_complet
     seen = collect(settings, routes, kafka_bootstrap, done, timeout_s=60)
     elapsed = time.monotonic() - started
     assert running.thread.is_alive(), f"the agent stopped: {running.errors!r}"
-    assert running.agent.control is not None and running.agent.control._thread.is_alive(), "the control feed died"
+    assert running.agent.control is not None and running.agent.control.alive, "the control feed died"
+    wait_for(lambda: running.agent.counters["control_dead_letters"] >= len(control_bad), 30, "the bad control messages are dead-lettered")
     counters = dict(running.agent.counters)
     running.stop()  # raises if the agent failed
 
@@ -111,10 +117,20 @@ def test_thousands_of_bad_messages_are_dead_lettered_while_good_requests_complet
     assert good_jobs <= completed_status
     assert counters["dead_letters"] == len(bad) and counters["completed"] == len(good)
 
+    assert routes.control_dead_letters
+    control_letters = read_control_letters(settings, routes, kafka_bootstrap, codec)
+    control_by_position = {(s.partition, s.offset): s for s in control_bad}
+    assert len(control_letters) == len(control_bad), "exactly one control dead letter per bad control message"
+    assert {(e.source_partition, e.source_offset) for e in control_letters} == set(control_by_position)
+    for letter in control_letters:
+        sent = control_by_position[(letter.source_partition, letter.source_offset)]
+        assert letter.source_topic == routes.control and letter.error_class and letter.error_message
+        assert (letter.key, letter.value) == (sent.key, sent.value), "the control dead letter keeps the original bytes"
+
     reasons = Counter(e.error_class for e in letters)
     kinds = Counter(s.kind.split(":")[0] for s in bad)
     report = {
-        "bad_messages": len(bad), "good_requests": len(good), "control_garbage": len(control), "dead_lettered": len(letters),
+        "bad_messages": len(bad), "good_requests": len(good), "control_garbage": len(control), "control_dead_lettered": len(control_letters), "dead_lettered": len(letters),
         "job_failed_for_readable_ids": len(failing_jobs), "good_completed": len(good_jobs & completed_status),
         "valid_by_chance_left_out": valid_by_chance, "agent_restarts": 0, "seconds": round(elapsed, 1),
         "reasons": dict(reasons.most_common()), "kinds": dict(kinds.most_common()),

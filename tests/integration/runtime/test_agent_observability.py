@@ -113,8 +113,9 @@ def test_health_transitions(settings: Settings, served: tuple[RunningAgent, Heal
     assert status == 503 and "loop" in json.loads(body)["failed"]
 
 
-def test_not_ready_before_an_assignment(start_agent: Callable[..., RunningAgent], settings: Settings, kafka_bootstrap: str, unique_topic: Callable[..., str], routes: AgentRoutes) -> None:
-    """A second agent in a group whose one partition the first holds: live, never ready."""
+def test_a_member_without_partitions_is_ready_and_idle(start_agent: Callable[..., RunningAgent], settings: Settings, kafka_bootstrap: str, unique_topic: Callable[..., str], routes: AgentRoutes) -> None:
+    """A second agent in a group whose one partition the first holds: live, and ready once it is a
+    member (idle), so a rollout's surge pod with nothing to take does not hang the rollout."""
     from dataclasses import replace
 
     one = replace(routes, requests=unique_topic("requests-1", partitions=1))
@@ -124,10 +125,11 @@ def test_not_ready_before_an_assignment(start_agent: Callable[..., RunningAgent]
     server = HealthServer(second.agent.health, second.agent.metrics.registry, "127.0.0.1", 0).start()
     try:
         wait_for(lambda: second.agent.health.phase == "running" and second.agent.health.last_turn is not None, 30, "the second agent did not start")
-        time.sleep(2)  # joined the group by now; cooperative-sticky leaves the partition where it is
+        wait_for(lambda: second.agent.health.in_group, 60, "the second agent did not join the group")
         status, body = get(server.port, "/healthz/ready")
-        assert status == 503 and json.loads(body)["failed"] == ["assignment"]
+        assert status == 200 and json.loads(body)["checks"]["assignment"] == {"ok": True, "partitions": [], "idle": True}
         assert get(server.port, "/healthz/live")[0] == 200
+        assert first.agent.health.partitions == (0,)  # cooperative-sticky left the partition where it was
     finally:
         server.stop()
 

@@ -191,15 +191,35 @@ def project_version() -> str:
 
 def agent_path_status(paths: Sequence[str]) -> dict[str, int]:
     """Status code of each path on a real agent health server (a fresh agent: starting, not ready)."""
-    import urllib.error
-    import urllib.request
-
     from prometheus_client import CollectorRegistry
 
     from media_stream.observability.health import AgentHealth
+
+    return path_status(AgentHealth(), CollectorRegistry(), paths)
+
+
+def catalog_path_status(paths: Sequence[str], in_group: bool) -> dict[str, int]:
+    """Status code of each path on the catalog processor's health server (``HealthServer`` with
+    ``CatalogHealth`` and ``CatalogMetrics``, as `catalog run` starts it): a processor whose loop
+    runs, a member of its group with no partition (idle) when ``in_group``, else not yet one."""
+    from media_stream.catalog.health import CatalogHealth
+    from media_stream.catalog.metrics import CatalogMetrics
+
+    health = CatalogHealth()
+    health.phase = "running"
+    health.loop_turned()
+    if in_group:
+        health.assigned([])
+    return path_status(health, CatalogMetrics().registry, paths)
+
+
+def path_status(health: Any, registry: Any, paths: Sequence[str]) -> dict[str, int]:
+    import urllib.error
+    import urllib.request
+
     from media_stream.observability.health_server import HealthServer
 
-    server = HealthServer(AgentHealth(), CollectorRegistry(), "127.0.0.1", 0).start()
+    server = HealthServer(health, registry, "127.0.0.1", 0).start()
     statuses = {}
     try:
         for path in paths:

@@ -18,6 +18,7 @@ from tests.unit.deploy.manifests import (
     EXTERNAL_ENV,
     PROJECT_IMAGES,
     agent_path_status,
+    catalog_path_status,
     gateway_get_paths,
     interpolate,
     load_compose,
@@ -31,7 +32,6 @@ from tests.unit.deploy.manifests import (
 
 AGENTS = {"image-agent": "image", "audio-agent": "audio"}
 STORE_COMMANDS = {"worker", "gateway"}  # the commands that read or write the object store
-NO_HEALTH_SERVER = {"catalog"}  # `catalog run` serves no health endpoint: restarted when it exits
 EXAMPLE_ENV = read_env_file(DEPLOY / ".env.example")
 
 
@@ -75,10 +75,7 @@ def test_the_stack_has_kafka_minio_topics_job_agents_and_gateway_with_health_che
         if name == "topics":
             assert service["restart"] == "no", "the topics job runs once"
             continue
-        if name in NO_HEALTH_SERVER:
-            assert "healthcheck" not in service, f"{name} has no health endpoint to check"
-        else:
-            assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
         assert service.get("restart") == "unless-stopped", name
     for name in ("image-agent", "audio-agent", "gateway", "catalog"):
         depends = services[name]["depends_on"]
@@ -145,6 +142,7 @@ def test_every_command_and_setting_exists_in_the_project(override: str | None, m
             assert settings.storage.access_key is None and settings.catalog.rater_hash_key is None, "the processor needs no store key nor the rater key"
             assert float(re.fullmatch(r"(\d+)s", service["stop_grace_period"]).group(1)) > settings.catalog.poll_timeout_s
             assert "deploy" not in service and service["image"].startswith("media-stream:"), "no GPU: the CPU image"
+            assert settings.observability.port > 0 and str(settings.observability.port) in service["expose"]
         elif name == "topics":
             assert command == "topics apply" and params["profile"] == "local"
 
@@ -157,6 +155,11 @@ def test_health_checks_ask_paths_the_servers_answer() -> None:
     assert all(code != 404 for code in statuses.values()), statuses
     port, path = re.search(r"http://127\.0\.0\.1:(\d+)(/[^'\"]*)", " ".join(services["gateway"]["healthcheck"]["test"])).groups()
     assert port == "8080" and path in gateway_get_paths()
+    port, path = re.search(r"http://127\.0\.0\.1:(\d+)(/[^'\"]*)", " ".join(services["catalog"]["healthcheck"]["test"])).groups()
+    assert port == services["catalog"]["environment"]["MEDIA_STREAM_OBSERVABILITY__PORT"]
+    # the real catalog server: healthy once a member of its group (even with no partition), not before
+    assert catalog_path_status([path], in_group=True) == {path: 200}
+    assert catalog_path_status([path], in_group=False) == {path: 503}
 
 
 def test_images_are_the_projects_own_or_pinned_and_match_the_local_broker() -> None:

@@ -24,6 +24,7 @@ from tests.unit.deploy.manifests import (
     PROJECT_IMAGES,
     agent_path_status,
     by_kind,
+    catalog_path_status,
     container_env,
     containers,
     gateway_get_paths,
@@ -209,20 +210,37 @@ def test_keda_scales_each_agent_on_its_group_lag_up_to_the_partition_count(rende
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_the_catalog_processor_needs_no_gpu_probe_or_store_key_and_its_topics_exist(rendered: dict, overlay: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_catalog_processor_needs_no_gpu_nor_store_key_its_probes_ask_its_server_and_its_topics_exist(rendered: dict, overlay: str, monkeypatch: pytest.MonkeyPatch) -> None:
     objects = rendered[overlay]
     (found,) = [(d, c) for d, c in containers(objects) if is_project_image(c["image"]) and parse_command(c["args"])[0] == "catalog run"]
     deployment, container = found
     assert container["image"].rsplit("/", 1)[-1].split(":")[0] == "media-stream", "the CPU image: no GPU needed"
     assert "nvidia.com/gpu" not in container["resources"].get("limits", {})
     assert "tolerations" not in deployment["spec"]["template"]["spec"]
-    # `catalog run` serves no HTTP: a probe would ask a port nobody listens on
-    assert not any(probe in container for probe in ("startupProbe", "livenessProbe", "readinessProbe")) and "ports" not in container
     env = container_env(objects, container)
     assert not {"MEDIA_STREAM_STORAGE__ACCESS_KEY", "MEDIA_STREAM_STORAGE__SECRET_KEY", "MEDIA_STREAM_CATALOG__RATER_HASH_KEY"} & set(env), (
         "the catalog processor reads and writes Kafka only: it gets no store key nor the rater key"
     )
     settings = settings_from(env, monkeypatch)
+    # `catalog run` serves /metrics and /healthz/* on observability.port (HealthServer, CatalogHealth)
+    assert settings.observability.port > 0, "observability.port 0 starts no server: the probes would fail"
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"metrics": settings.observability.port}
+    probes = {kind: container[kind]["httpGet"] for kind in ("livenessProbe", "readinessProbe")}
+    assert all(p["port"] == "metrics" for p in probes.values())
+    live, ready = probes["livenessProbe"]["path"], probes["readinessProbe"]["path"]
+    annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+    assert annotations.get("prometheus.io/port") == str(settings.observability.port)
+    scrape = annotations["prometheus.io/path"]
+    # asked of the real server: a running member of the group with no partition is live and ready
+    # (an idle replica must not stall a rollout); one not yet in the group is live, not ready
+    assert catalog_path_status([live, ready, scrape], in_group=True) == {live: 200, ready: 200, scrape: 200}
+    assert catalog_path_status([live, ready], in_group=False) == {live: 200, ready: 503}
+    strategy = deployment["spec"]["strategy"]
+    assert strategy["type"] == "RollingUpdate" and strategy["rollingUpdate"]["maxUnavailable"] == 0
+    liveness = container["livenessProbe"]
+    assert liveness["periodSeconds"] * liveness["failureThreshold"] >= settings.observability.live_within_s, (
+        "liveness must not restart a processor sooner than the server itself calls it stuck"
+    )
     topics = CatalogTopics.resolve(settings)
     declared = load_topics(TOPICS)
     kafka_topics = {t["spec"]["topicName"] for t in by_kind(objects, "KafkaTopic").values()}

@@ -140,10 +140,14 @@ def test_liveness_follows_the_loop_and_readiness_names_the_failed_check() -> Non
     health.phase, health.model_loaded = "running", True
     health.loop_turned()
     assert health.live()[0]
-    assert health.ready()[1]["failed"] == ["assignment"]
+    assert health.ready()[1]["failed"] == ["assignment"]  # not in the group yet
+    health.in_group = True  # a member with no partition: ready, idle
+    ok, body = health.ready()
+    assert ok and body["checks"]["assignment"] == {"ok": True, "partitions": [], "idle": True}
     health.partitions = (0, 3)
     ok, body = health.ready()
     assert ok and body["ready"] and body["failed"] == [] and body["checks"]["assignment"]["partitions"] == [0, 3]
+    assert not body["checks"]["assignment"]["idle"]
     broken["down"] = True
     ok, body = health.ready()
     assert not ok and body["failed"] == ["storage"] and "store unreachable" in body["checks"]["storage"]["reason"]
