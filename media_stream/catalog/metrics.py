@@ -8,12 +8,11 @@ consumer caches: no broker request), so the HTTP thread never reads consumer sta
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from media_stream.observability.metrics import PartitionKey, set_per_partition
+from media_stream.observability.metrics import PartitionKey, loop_turned, set_per_partition
 
 
 class CatalogMetrics:
@@ -49,12 +48,8 @@ class CatalogMetrics:
 
     def sample_due(self, now: float | None = None) -> bool:
         """True at most once per ``sample_interval_s``: the loop then calls ``set_lag``."""
-        now = time.monotonic() if now is None else now
-        self.last_turn.set(time.time())
-        if now < self._next_sample:
-            return False
-        self._next_sample = now + self.sample_interval_s
-        return True
+        due, self._next_sample = loop_turned(self.last_turn, self._next_sample, self.sample_interval_s, now)
+        return due
 
     def set_lag(self, lag: Mapping[PartitionKey, int]) -> None:
         self._lagging = set_per_partition(self.consumer_lag, self._lagging, lag)

@@ -91,12 +91,8 @@ class AgentMetrics:
 
     def sample_due(self, now: float | None = None) -> bool:
         """True at most once per ``sample_interval_s``: the loop then calls ``sample``."""
-        now = time.monotonic() if now is None else now
-        self.last_turn.set(time.time())
-        if now < self._next_sample:
-            return False
-        self._next_sample = now + self.sample_interval_s
-        return True
+        due, self._next_sample = loop_turned(self.last_turn, self._next_sample, self.sample_interval_s, now)
+        return due
 
     def sample(self, in_flight: int, depth_by_project: Mapping[str, int], lag: Mapping[PartitionKey, int]) -> None:
         self.requests_in_flight.set(in_flight)
@@ -145,3 +141,12 @@ def backend_label(medium: Any, step: Any = None) -> str:
     if renderer is None:
         return str(getattr(medium, "name", "unknown"))
     return str(getattr(renderer, "name", None) or type(renderer).__name__)
+
+
+def loop_turned(last_turn: Gauge, next_sample: float, interval_s: float, now: float | None = None) -> tuple[bool, float]:
+    """Stamp a loop's last-turn gauge; (whether a sample is due, when the next one is)."""
+    now = time.monotonic() if now is None else now
+    last_turn.set(time.time())
+    if now < next_sample:
+        return False, next_sample
+    return True, now + interval_s
