@@ -17,9 +17,9 @@ from media_stream.config import Settings
 from media_stream.domain.assets import AssetCataloged, AssetRated
 from media_stream.domain.errors import MediaStreamError
 from media_stream.domain.records import from_record
-from media_stream.kafka.admin import TopicAdmin
-from media_stream.kafka.partition_reader import read_to_end
+from media_stream.kafka.messages import ConsumedMessage
 from media_stream.serde.codec import EventCodec
+from media_stream.state.topic_view import POSITIONS_TABLE, catch_up
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS assets (
@@ -32,8 +32,7 @@ CREATE TABLE IF NOT EXISTS ratings (
     key TEXT PRIMARY KEY, project_id TEXT, asset_id TEXT, rating INTEGER, rater TEXT, comment TEXT, rated_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS ratings_by_project ON ratings (project_id, asset_id);
-CREATE TABLE IF NOT EXISTS positions (topic TEXT, partition INTEGER, next_offset INTEGER, PRIMARY KEY (topic, partition));
-"""
+""" + POSITIONS_TABLE
 
 
 class CatalogView:
@@ -49,24 +48,12 @@ class CatalogView:
 
     def catch_up(self, timeout_s: float = 30.0) -> int:
         """Apply what both topics hold beyond the stored positions; returns messages applied."""
-        names = [self.topics.assets, self.topics.asset_ratings]
-        live = TopicAdmin(self.settings, self.bootstrap).live_topics(names)
-        missing = [n for n in names if n not in live]
-        if missing:
-            raise MediaStreamError(f"catalog topics {missing} do not exist (run `media-stream topics apply`)")
         with self._lock:
-            tps = [(n, p) for n in names for p in range(live[n].partitions)]
-            stored = {(t, p): o for t, p, o in self.db.execute("SELECT topic, partition, next_offset FROM positions")}
-            read = read_to_end(self.settings, self.bootstrap, tps, timeout_s, start={tp: o for tp, o in stored.items() if tp in tps})
-            applied = 0
-            with self.db:
-                for (topic, partition), messages in read.items():
-                    for message in messages:
-                        key = (message.key or b"").decode()
-                        applied += self._apply_asset(key, message.value) if topic == self.topics.assets else self._apply_rating(key, message.value)
-                    if messages:
-                        self.db.execute("INSERT OR REPLACE INTO positions VALUES (?, ?, ?)", (topic, partition, messages[-1].offset + 1))
-            return applied
+            return catch_up(self.db, self.settings, self.bootstrap, [self.topics.assets, self.topics.asset_ratings], self._apply, timeout_s, "catalog topics")
+
+    def _apply(self, topic: str, message: ConsumedMessage) -> int:
+        key = (message.key or b"").decode()
+        return self._apply_asset(key, message.value) if topic == self.topics.assets else self._apply_rating(key, message.value)
 
     def _decode(self, cls: type, value: bytes):  # noqa: ANN202
         try:

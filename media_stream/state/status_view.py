@@ -16,17 +16,15 @@ from media_stream.config import Settings
 from media_stream.domain.errors import MediaStreamError
 from media_stream.domain.outcomes import JobStatusChanged
 from media_stream.domain.records import from_record
-from media_stream.kafka.admin import TopicAdmin
-from media_stream.kafka.partition_reader import read_to_end
 from media_stream.serde.codec import EventCodec
+from media_stream.state.topic_view import POSITIONS_TABLE, catch_up
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS status (
     job_id TEXT PRIMARY KEY, project_id TEXT, request_id TEXT, status TEXT, progress REAL,
     error TEXT, render_version INTEGER, updated_ms INTEGER
 );
-CREATE TABLE IF NOT EXISTS positions (topic TEXT, partition INTEGER, next_offset INTEGER, PRIMARY KEY (topic, partition));
-"""
+""" + POSITIONS_TABLE
 
 
 @dataclass(frozen=True)
@@ -53,22 +51,7 @@ class StatusView:
 
     def catch_up(self, timeout_s: float = 30.0) -> int:
         """Apply what the topic holds beyond the stored positions; returns messages applied."""
-        partitions = TopicAdmin(self.settings, self.bootstrap).live_topics([self.topic])
-        if self.topic not in partitions:
-            raise MediaStreamError(f"status topic {self.topic} does not exist (run `media-stream topics apply`)")
-        tps = [(self.topic, p) for p in range(partitions[self.topic].partitions)]
-        stored = {(t, p): o for t, p, o in self.db.execute("SELECT topic, partition, next_offset FROM positions WHERE topic = ?", (self.topic,))}
-        read = read_to_end(self.settings, self.bootstrap, tps, timeout_s, start=stored)
-        applied = 0
-        with self.db:
-            for (topic, partition), messages in read.items():
-                for message in messages:
-                    applied += self._apply(message.value)
-                if messages:
-                    self.db.execute(
-                        "INSERT OR REPLACE INTO positions VALUES (?, ?, ?)", (topic, partition, messages[-1].offset + 1)
-                    )
-        return applied
+        return catch_up(self.db, self.settings, self.bootstrap, [self.topic], lambda _topic, message: self._apply(message.value), timeout_s, "status topic")
 
     def _apply(self, value: bytes | None) -> int:
         if value is None:
