@@ -29,15 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from media_stream.bench.pipeline import _topics
 from media_stream.config import Settings
 from media_stream.domain.requests import ImageRequested
 from media_stream.kafka.follow import TopicFollower
 from media_stream.kafka.producer import EventProducer
 from media_stream.runtime.assembly import build_agent
-from media_stream.runtime.encoding import EventEncoder
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 from media_stream.storage.filesystem import FilesystemStore
 
 log = logging.getLogger(__name__)

@@ -29,9 +29,9 @@ from media_stream.kafka.consumer import groupless_consumer
 from media_stream.kafka.producer import EventProducer
 from media_stream.render.null import NullRenderer
 from media_stream.runtime.assembly import build_agent
-from media_stream.runtime.encoding import EventEncoder
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 from media_stream.storage.memory import MemoryStore
 from media_stream.topics.spec import TopicSpec
 

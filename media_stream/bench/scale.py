@@ -37,10 +37,10 @@ from media_stream.config import PROJECT_ROOT, Settings
 from media_stream.domain.requests import ImageRequested
 from media_stream.kafka.messages import OutgoingMessage
 from media_stream.kafka.producer import EventProducer
-from media_stream.runtime.encoding import EventEncoder
+from media_stream.observability.tracing import new_traceparent
 from media_stream.runtime.routes import AgentRoutes
-from media_stream.runtime.tracing import new_traceparent
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 
 PARTITIONS = 12
 

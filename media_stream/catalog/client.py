@@ -10,7 +10,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from media_stream.catalog.quality import ConsistencyLine, QualityLine, consistency_rollup, quality_report
+from media_stream.catalog.quality import (
+    ConsistencyLine,
+    QualityLine,
+    consistency_rollup,
+    quality_report,
+)
 from media_stream.catalog.topics import CatalogTopics
 from media_stream.catalog.view import CatalogView
 from media_stream.config import Settings
@@ -26,9 +31,9 @@ from media_stream.domain.errors import ConfigurationError, ValidationError
 from media_stream.domain.ids import validate_id
 from media_stream.kafka.messages import OutgoingMessage
 from media_stream.kafka.producer import EventProducer
-from media_stream.runtime.encoding import EventEncoder
-from media_stream.runtime.tracing import new_traceparent
+from media_stream.observability.tracing import new_traceparent
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 
 # Object-store prefixes that hold a project's files: {kind}/{projectId}/...
 PROJECT_FILE_KINDS = ("images", "narration", "music", "characters")

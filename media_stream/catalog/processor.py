@@ -34,11 +34,11 @@ from media_stream.domain.records import from_record
 from media_stream.kafka.consumer import EventConsumer
 from media_stream.kafka.messages import ConsumedMessage, OutgoingMessage
 from media_stream.kafka.producer import TransactionalProducer
-from media_stream.runtime.dead_letters import dead_letter
-from media_stream.runtime.decoding import best_effort_ids
-from media_stream.runtime.encoding import EventEncoder
-from media_stream.runtime.tracing import child_traceparent
+from media_stream.observability.tracing import child_traceparent
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.dead_letters import dead_letter
+from media_stream.serde.decoding import best_effort_ids
+from media_stream.serde.encoding import EventEncoder
 
 log = logging.getLogger(__name__)
 FOLDED = {"ImageReady": ImageReady, "AudioReady": AudioReady}

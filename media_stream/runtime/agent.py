@@ -14,12 +14,17 @@ import logging
 import queue
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 from collections import OrderedDict
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from media_stream.config import Settings
-from media_stream.domain.errors import PermanentError, RenderCancelled, RetriableError, StorageUnavailable
+from media_stream.domain.errors import (
+    PermanentError,
+    RenderCancelled,
+    RetriableError,
+    StorageUnavailable,
+)
 from media_stream.domain.outcomes import JobStatus, JobStatusChanged
 from media_stream.kafka.consumer import EventConsumer
 from media_stream.kafka.messages import ConsumedMessage, OutgoingMessage
@@ -28,11 +33,13 @@ from media_stream.kafka.producer import TransactionalProducer
 from media_stream.observability.health import AgentHealth
 from media_stream.observability.logging_setup import job_fields, message_fields
 from media_stream.observability.metrics import AgentMetrics, backend_label
+from media_stream.observability.tracing import JobSpan, child_traceparent
 from media_stream.runtime.committer import TransactionCommitter
 from media_stream.runtime.control_feed import ControlEvent, ControlFeed, RejectedControl
-from media_stream.runtime.dead_letters import control_dead_letter_message, dead_letter_messages
-from media_stream.runtime.decoding import best_effort_ids, decode_request
-from media_stream.runtime.encoding import EventEncoder
+from media_stream.runtime.dead_letters import (
+    control_dead_letter_message,
+    dead_letter_messages,
+)
 from media_stream.runtime.medium import Medium
 from media_stream.runtime.offsets import OffsetLedger
 from media_stream.runtime.render_faults import render_isolating_failures
@@ -41,11 +48,17 @@ from media_stream.runtime.render_thread import RenderThread
 from media_stream.runtime.retry import RetryPolicy
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.runtime.scheduler import Job, KeyScheduler
-from media_stream.runtime.tracing import JobSpan, child_traceparent
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.decoding import best_effort_ids, decode_request
+from media_stream.serde.encoding import EventEncoder
 from media_stream.state.changelog import ChangelogTable, TableSpec, restore_tables
 from media_stream.state.character_registry import KafkaCharacterRegistry
-from media_stream.state.records import JobProgress, RequestHandled, handled_key, progress_key
+from media_stream.state.records import (
+    JobProgress,
+    RequestHandled,
+    handled_key,
+    progress_key,
+)
 
 log = logging.getLogger(__name__)
 REMEMBERED_CANCELS = 10_000

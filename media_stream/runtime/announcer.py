@@ -21,9 +21,9 @@ from media_stream.config import Settings
 from media_stream.domain.agents import AgentAnnounced, LoadedBackend
 from media_stream.kafka.messages import OutgoingMessage
 from media_stream.kafka.producer import EventProducer
-from media_stream.runtime.encoding import EventEncoder
-from media_stream.runtime.tracing import new_traceparent
+from media_stream.observability.tracing import new_traceparent
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 from media_stream.topics.spec import load_topics
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ from media_stream.observability.health import AgentHealth
 from media_stream.observability.metrics import AgentMetrics, backend_label
 from media_stream.runtime.agent import Agent
 from media_stream.runtime.control_feed import ControlFeed
-from media_stream.runtime.encoding import EventEncoder
 from media_stream.runtime.medium import Medium
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 from media_stream.state.changelog import ChangelogTable, TableSpec
 from media_stream.state.character_registry import KafkaCharacterRegistry
 from media_stream.state.characters import CharacterIdentity

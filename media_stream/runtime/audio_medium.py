@@ -8,18 +8,23 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from media_stream.config import AudioSettings
-from media_stream.domain.audio_work import MusicWork, NarrationWork, plan_music, plan_narration
+from media_stream.domain.audio_work import (
+    MusicWork,
+    NarrationWork,
+    plan_music,
+    plan_narration,
+)
 from media_stream.domain.errors import MediaStreamError
 from media_stream.domain.ids import storage_key
 from media_stream.domain.outcomes import AudioReady, JobFailed, SceneFailure
 from media_stream.domain.requests import MusicRequested, NarrationRequested
 from media_stream.kafka.messages import OutgoingMessage
 from media_stream.render.audio_base import MusicRenderer, SpeechRenderer
-from media_stream.runtime.encoding import EventEncoder
 from media_stream.runtime.lineage import replay_of, request_source
 from media_stream.runtime.medium import Plan
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.runtime.scheduler import Job
+from media_stream.serde.encoding import EventEncoder
 from media_stream.state.records import JobProgress
 from media_stream.storage.base import ObjectStore
 from media_stream.storage.inputs import InputReader

@@ -10,17 +10,26 @@ from typing import Any
 from media_stream.domain.assets import scene_reproduction
 from media_stream.domain.errors import MediaStreamError
 from media_stream.domain.ids import storage_key
-from media_stream.domain.outcomes import BatchCompleted, ImageReady, ImageSummary, JobFailed, SceneFailure
+from media_stream.domain.outcomes import (
+    BatchCompleted,
+    ImageReady,
+    ImageSummary,
+    JobFailed,
+    SceneFailure,
+)
 from media_stream.domain.requests import ImageRequested, StoryboardRequested
 from media_stream.domain.scenes import SceneWork, plan_scenes
 from media_stream.kafka.messages import OutgoingMessage
 from media_stream.render.base import ImageRenderer, RenderHooks
-from media_stream.runtime.character_references import CharacterReferences, attach_references
-from media_stream.runtime.encoding import EventEncoder
+from media_stream.runtime.character_references import (
+    CharacterReferences,
+    attach_references,
+)
 from media_stream.runtime.lineage import replay_of, request_source
 from media_stream.runtime.medium import Plan
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.runtime.scheduler import Job
+from media_stream.serde.encoding import EventEncoder
 from media_stream.state.records import JobProgress
 from media_stream.storage.base import ObjectStore
 from media_stream.storage.inputs import InputReader

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from media_stream.observability.metrics import AgentMetrics, backend_label, size_label
+from media_stream.observability.tracing import end_span
 from media_stream.runtime.scheduler import Job
-from media_stream.runtime.tracing import end_span
 
 
 def render_observed(metrics: AgentMetrics, medium: Any, batch: Sequence[Job], render: Callable[[Sequence[Job]], list[Any]]) -> list[Any]:

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from media_stream.domain.errors import PermanentError
 from media_stream.kafka.messages import ConsumedMessage
 from media_stream.runtime.control_feed import decode_cancel
-from media_stream.runtime.decoding import decode_request
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.decoding import decode_request
 from tests.fuzz.strategies import (
     IMAGE_REQUESTS,
     REQUEST_NAMES,

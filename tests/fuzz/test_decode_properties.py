@@ -16,15 +16,16 @@ from hypothesis import strategies as st
 from media_stream.domain.errors import PermanentError
 from media_stream.domain.records import to_record
 from media_stream.kafka.messages import ConsumedMessage
-from media_stream.runtime.dead_letters import MAX_DEAD_LETTER_BYTES, dead_letter_messages
-from media_stream.runtime.decoding import best_effort_ids, decode_request
-from media_stream.runtime.encoding import EventEncoder
+from media_stream.runtime.dead_letters import dead_letter_messages
 from media_stream.runtime.image_medium import ImageMedium
 from media_stream.runtime.routes import AgentRoutes
+from media_stream.serde.dead_letters import MAX_DEAD_LETTER_BYTES
+from media_stream.serde.decoding import best_effort_ids, decode_request
+from media_stream.serde.encoding import EventEncoder
 from tests.fuzz.strategies import (
-    TEXT,
     IMAGE_REQUESTS,
     REQUEST_NAMES,
+    TEXT,
     adversarial_requests,
     codec,
     good_image,

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from media_stream.cli import app
 from media_stream.config import PROJECT_ROOT, get_settings
 from media_stream.kafka.producer import EventProducer
-from media_stream.runtime.encoding import EventEncoder
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 from media_stream.storage.filesystem import FilesystemStore
 from tests.integration.catalog.conftest import RATER_KEY, CatalogEnv, wait_for
 from tests.integration.catalog.test_quality import ready

@@ -16,8 +16,8 @@ from media_stream.kafka.admin import TopicAdmin
 from media_stream.kafka.messages import ConsumedMessage, OutgoingMessage
 from media_stream.kafka.partition_reader import read_to_end
 from media_stream.kafka.producer import EventProducer
-from media_stream.runtime.encoding import EventEncoder
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 from tests.integration.catalog.conftest import CatalogEnv, wait_for
 from tests.integration.catalog.test_quality import ready
 

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
 from pydantic import SecretStr
+from schemathesis.checks import not_a_server_error
 
 from media_stream.catalog.quality import QualityLine
 from media_stream.config import GatewayToken
@@ -21,8 +21,8 @@ from media_stream.domain.outcomes import ImageReady
 from media_stream.domain.requests import Scene, StoryboardRequested, StyleConfig
 from media_stream.gateway.app import create_app
 from media_stream.kafka.producer import EventProducer
-from media_stream.runtime.encoding import EventEncoder
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 from tests.integration.catalog.conftest import RATER_KEY, CatalogEnv, wait_for
 
 pytestmark = pytest.mark.kafka

@@ -20,9 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from media_stream.client.publisher import RequestPublisher
 from media_stream.config import Settings
 from media_stream.kafka.topic_scan import scan
+from media_stream.observability import tracing
 from media_stream.observability.health_server import HealthServer
 from media_stream.observability.logging_setup import JsonFormatter
-from media_stream.runtime import tracing
 from media_stream.runtime.routes import AgentRoutes
 from tests.integration.runtime.conftest import RunningAgent, collect, outcome_topics
 from tests.integration.runtime.test_agent_semantics import ended, publish, storyboard

@@ -13,8 +13,8 @@ from media_stream.client.publisher import RequestPublisher
 from media_stream.config import Settings
 from media_stream.domain.outcomes import AudioReady, DeadLetter, JobFailed
 from media_stream.domain.requests import MusicRequested, NarrationRequested
-from media_stream.runtime.encoding import EventEncoder
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 from tests.integration.runtime.conftest import RunningAgent, collect, make_routes
 
 pytestmark = pytest.mark.kafka

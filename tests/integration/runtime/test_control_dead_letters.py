@@ -17,13 +17,18 @@ from media_stream.domain.outcomes import DeadLetter, ImageReady
 from media_stream.domain.records import from_record, to_record
 from media_stream.domain.requests import CancelRequested
 from media_stream.kafka.partition_reader import read_to_end
-from media_stream.runtime.encoding import EventEncoder
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 from tests.integration.runtime.conftest import PARTITIONS, RunningAgent, collect
 from tests.integration.runtime.scripted_renderer import ScriptedRenderer
 from tests.integration.runtime.test_agent_observability import wait_for
-from tests.integration.runtime.test_agent_semantics import ended, image, storyboard, terminal_statuses
+from tests.integration.runtime.test_agent_semantics import (
+    ended,
+    image,
+    storyboard,
+    terminal_statuses,
+)
 
 pytestmark = pytest.mark.kafka
 FRESHNESS_S = 5.0  # an agent answers control messages no older than its start minus this

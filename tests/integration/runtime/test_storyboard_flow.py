@@ -13,11 +13,23 @@ from PIL import Image
 
 from media_stream.client.publisher import RequestPublisher
 from media_stream.config import Settings
-from media_stream.domain.outcomes import BatchCompleted, DeadLetter, ImageReady, JobFailed, JobStatusChanged
-from media_stream.domain.requests import Character, ImageRequested, Scene, StoryboardRequested, StyleConfig
-from media_stream.runtime.encoding import EventEncoder
+from media_stream.domain.outcomes import (
+    BatchCompleted,
+    DeadLetter,
+    ImageReady,
+    JobFailed,
+    JobStatusChanged,
+)
+from media_stream.domain.requests import (
+    Character,
+    ImageRequested,
+    Scene,
+    StoryboardRequested,
+    StyleConfig,
+)
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 from tests.integration.runtime.conftest import RunningAgent, collect
 
 pytestmark = pytest.mark.kafka

@@ -10,8 +10,8 @@ import pytest
 from media_stream.config import Settings
 from media_stream.domain.outcomes import JobStatusChanged
 from media_stream.kafka.producer import EventProducer
-from media_stream.runtime.encoding import EventEncoder
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 from media_stream.state.status_view import StatusView
 
 pytestmark = pytest.mark.kafka
