@@ -32,7 +32,6 @@ app.add_typer(catalog_app, name="catalog", help="The asset catalog processor (ca
 app.command("assets")(catalog_cli.assets)
 app.command("rate")(catalog_cli.rate)
 app.command("quality")(catalog_cli.quality)
-app.command("rerender")(catalog_cli.rerender)
 app.command("forget-project")(catalog_cli.forget_project)
 console = Console(soft_wrap=True)
 
@@ -73,11 +72,11 @@ def status(
     import json
 
     from media_stream.state.status_view import StatusView
-    from media_stream.topics.spec import load_topics
+    from media_stream.topics.spec import TopicResolver
 
     settings = get_settings()
-    topic = load_topics(settings.topics_file).name("job_status")
-    view = StatusView(settings.local_kafka.home.parent / "views" / f"{topic}.sqlite", settings, topic, bootstrap)
+    topic = TopicResolver.load(settings.topics_file).name("job_status")
+    view = StatusView(StatusView.default_path(settings, topic), settings, topic, bootstrap)
     try:
         row, lookup_ms = view.query(job_id)
     except MediaStreamError as exc:
@@ -264,6 +263,38 @@ def models(
 
 def main() -> None:
     app()
+
+
+
+@app.command("rerender")
+def rerender(
+    asset: str = typer.Argument(..., help="projectId/assetId, or the asset id with --project."),
+    project: Optional[str] = typer.Option(None, help="The asset's project."),
+    render_version: Optional[int] = typer.Option(None, "--render-version", help="Default: one above every version of its job."),
+    wait: bool = typer.Option(False, "--wait", help="Wait for the outcome and print its sha256."),
+    timeout: float = typer.Option(300.0, help="Seconds --wait waits without news."),
+    bootstrap: Optional[str] = typer.Option(None, help=catalog_cli.BOOTSTRAP_HELP),
+) -> None:
+    """Publish the asset's exact request again under a new render version."""
+    from media_stream.client.sdk import MediaStreamClient
+
+    console = catalog_cli.console
+    _fail = catalog_cli._fail
+    if project is None:
+        project, _, asset = asset.partition("/")
+        if not asset:
+            raise _fail(ValueError("assetId: give projectId/assetId or --project"))
+    with MediaStreamClient(get_settings(), bootstrap) as client:
+        try:
+            handle = client.rerender(project, asset, render_version)
+            console.print(f"rerender of {asset}: job {handle.job_id} version {handle.render_version} published to {handle.topic}")
+            if wait:
+                outcome = handle.wait(timeout)
+                console.print(f"done: {type(outcome).__name__}")
+        except MediaStreamError as exc:
+            raise _fail(exc, 1 if getattr(exc, "job_id", None) else 2) from exc
+        except TimeoutError as exc:
+            raise _fail(exc, 1) from exc
 
 
 if __name__ == "__main__":

@@ -21,9 +21,14 @@ from media_stream.client.publisher import RequestPublisher
 from media_stream.client.subscriber import OutcomeSubscriber
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady, JobFailed
-from media_stream.domain.requests import Character, Scene, StoryboardRequested, StyleConfig
+from media_stream.domain.requests import (
+    Character,
+    Scene,
+    StoryboardRequested,
+    StyleConfig,
+)
 from media_stream.runtime.routes import AgentRoutes
-from media_stream.topics.spec import load_topics
+from media_stream.topics.spec import TopicResolver
 
 LEA = Character("lea", "Léa", "a girl of eight with a yellow raincoat and curly brown hair")
 FOX = Character("fox", "the fox", "a small red fox with a blue scarf")
@@ -76,7 +81,7 @@ def run_demo(settings: Settings, scenes: int, keep_running: bool, console: Conso
         worker = _start_worker(settings, bootstrap, stack)
         console.print(f"Agent: image worker pid {worker.pid} (preview renderer, filesystem store at {settings.storage.root})")
 
-        routes = AgentRoutes.from_topics(load_topics(settings.topics_file))
+        routes = AgentRoutes.from_topics(TopicResolver.load(settings.topics_file))
         subscriber = OutcomeSubscriber(settings, [routes.image_ready, routes.batch_completed, routes.job_failed], bootstrap)
         stack.callback(subscriber.close)
         request = sample_storyboard(scenes)

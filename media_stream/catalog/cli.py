@@ -1,5 +1,5 @@
 """Catalog commands of `media-stream` (mounted from media_stream.cli): `catalog run`, `assets`,
-`rate`, `quality`, `rerender`, `forget-project`.
+`rate`, `quality`, `forget-project` (`rerender` is a job command: media_stream/cli.py).
 
 Exit codes: 0 ok; 1 nothing found (an unknown asset); 2 bad input (one line naming the field),
 missing configuration, or no broker.
@@ -47,7 +47,6 @@ def run(bootstrap: Optional[str] = typer.Option(None, help=BOOTSTRAP_HELP), log_
     """Fold every ImageReady and AudioReady into the assets topic (exactly once) until SIGTERM."""
     from media_stream.catalog.processor import CatalogProcessor
     from media_stream.catalog.topics import CatalogTopics
-
     from media_stream.observability.logging_setup import configure_logging
 
     settings = get_settings()
@@ -161,34 +160,6 @@ def quality(
         table.add_row(c.dimension, c.value, str(c.scored), str(c.passed), _pct(c.share_passed), _num(c.mean_score, 3),
                       _num(c.threshold), "[green]met[/green]" if c.meets_target else "[red]not met[/red]")  # fmt: skip
     console.print(table)
-
-
-def rerender(
-    asset: str = typer.Argument(..., help="projectId/assetId, or the asset id with --project."),
-    project: Optional[str] = typer.Option(None, help="The asset's project."),
-    render_version: Optional[int] = typer.Option(None, "--render-version", help="Default: one above every version of its job."),
-    wait: bool = typer.Option(False, "--wait", help="Wait for the outcome and print its sha256."),
-    timeout: float = typer.Option(300.0, help="Seconds --wait waits without news."),
-    bootstrap: Optional[str] = typer.Option(None, help=BOOTSTRAP_HELP),
-) -> None:
-    """Publish the asset's exact request again under a new render version."""
-    from media_stream.client.sdk import MediaStreamClient
-
-    if project is None:
-        project, _, asset = asset.partition("/")
-        if not asset:
-            raise _fail(ValueError("assetId: give projectId/assetId or --project"))
-    with MediaStreamClient(get_settings(), bootstrap) as client:
-        try:
-            handle = client.rerender(project, asset, render_version)
-            console.print(f"rerender of {asset}: job {handle.job_id} version {handle.render_version} published to {handle.topic}")
-            if wait:
-                outcome = handle.wait(timeout)
-                console.print(f"done: {type(outcome).__name__}")
-        except MediaStreamError as exc:
-            raise _fail(exc, 1 if getattr(exc, "job_id", None) else 2) from exc
-        except TimeoutError as exc:
-            raise _fail(exc, 1) from exc
 
 
 def forget_project(

@@ -34,6 +34,7 @@ from media_stream.kafka.producer import EventProducer
 from media_stream.observability.tracing import new_traceparent
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.encoding import EventEncoder
+from media_stream.state.topic_view import views_dir
 
 # Object-store prefixes that hold a project's files: {kind}/{projectId}/...
 PROJECT_FILE_KINDS = ("images", "narration", "music", "characters")
@@ -55,7 +56,7 @@ class AssetNotFound(ValidationError):
 def default_view_path(settings: Settings, topics: CatalogTopics) -> Path:
     if settings.catalog.view_path is not None:
         return Path(settings.catalog.view_path)
-    return settings.local_kafka.home.parent / "views" / f"{topics.assets}+{topics.asset_ratings}.sqlite"
+    return views_dir(settings) / f"{topics.assets}+{topics.asset_ratings}.sqlite"
 
 
 class CatalogClient:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from media_stream.config import Settings
-from media_stream.topics.spec import load_topics
+from media_stream.topics.spec import TopicResolver, load_topics
 
 ROLES = ("image_ready", "audio_ready", "assets", "asset_ratings", "assets_dlq")
 
@@ -22,9 +22,12 @@ class CatalogTopics:
     @classmethod
     def resolve(cls, settings: Settings, overrides: Mapping[str, str] | None = None) -> CatalogTopics:
         overrides = dict(overrides or {})
-        missing = [r for r in ROLES if not overrides.get(r)]
-        declared = load_topics(settings.topics_file) if missing else None
-        return cls(**{r: overrides.get(r) or declared.name(r) for r in ROLES})  # type: ignore[union-attr]
+        declared = load_topics(settings.topics_file) if any(not overrides.get(r) for r in ROLES) else None
+        topics = TopicResolver(declared, overrides)
+        return cls(**{r: topics.name(r) for r in ROLES})
+
+    def roles(self) -> dict[str, str]:
+        return {r: getattr(self, r) for r in ROLES}
 
     @property
     def outcomes(self) -> tuple[str, ...]:

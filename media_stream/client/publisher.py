@@ -10,7 +10,7 @@ from media_stream.kafka.producer import EventProducer
 from media_stream.observability.tracing import new_traceparent
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.encoding import EventEncoder
-from media_stream.topics.spec import load_topics
+from media_stream.topics.spec import TopicResolver
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,14 @@ class Published:
 
 
 class RequestPublisher:
-    def __init__(self, settings: Settings, bootstrap: str | None = None) -> None:
+    def __init__(self, settings: Settings, bootstrap: str | None = None, topics: TopicResolver | None = None) -> None:
         self.encoder = EventEncoder(EventCodec.from_settings(settings))
         self.producer = EventProducer(settings, bootstrap)
-        self.topics = load_topics(settings.topics_file)
+        self.topics = topics or TopicResolver.load(settings.topics_file)
 
     def topic_for(self, request: object) -> str:
-        """The topic topics.yaml declares for this request's event type."""
-        return self.topics.for_event(type(request).__name__).name
+        """The topic that carries this request's event type (topics.yaml, or the resolver's override)."""
+        return self.topics.for_event(type(request).__name__)
 
     def publish(self, request, topic: str | None = None, headers: tuple[tuple[str, bytes], ...] = ()) -> Published:  # noqa: ANN001 - any request type
         """Validate and send; returns where it went, its trace, and for a narration the estimated

@@ -14,7 +14,6 @@ had just before its request was published, so none of its outcomes can be missed
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -22,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from media_stream.client.catalog_methods import CatalogMethods
+from media_stream.catalog.client import CatalogClient
 from media_stream.client.publisher import RequestPublisher
 from media_stream.config import Settings, get_settings
 from media_stream.domain import outcomes
@@ -40,7 +39,7 @@ from media_stream.domain.requests import (
 )
 from media_stream.kafka.follow import TopicFollower, end_positions
 from media_stream.serde.codec import EventCodec
-from media_stream.topics.spec import load_topics
+from media_stream.topics.spec import HasRoles, TopicResolver
 
 TERMINAL_STATUSES = ("completed", "failed", "cancelled")
 OUTCOME_TYPES = {
@@ -70,20 +69,6 @@ class JobCancelledError(JobFailedError):
 
 def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
-
-
-def _routes_as_roles(topics: Any) -> dict[str, str]:
-    """An AgentRoutes-like object or a {role: topic} mapping as {role: topic}."""
-    if topics is None:
-        return {}
-    if isinstance(topics, Mapping):
-        return {k: v for k, v in topics.items() if v}
-    names = {f.name: getattr(topics, f.name) for f in dataclasses.fields(topics)} if dataclasses.is_dataclass(topics) else vars(topics)
-    roles = {k: v for k, v in names.items() if isinstance(v, str) and v}
-    if "requests" in roles:  # AgentRoutes: one requests topic for its medium
-        roles.setdefault("image_requests", roles["requests"])
-        roles.setdefault("audio_requests", roles["requests"])
-    return roles
 
 
 def decode_outcome(codec: EventCodec, value: bytes | None) -> object | None:
@@ -184,50 +169,45 @@ class JobHandle:
         return outcome
 
 
-class MediaStreamClient(CatalogMethods):
-    """Publish requests and follow their jobs. ``topics`` overrides topics.yaml (an AgentRoutes,
-    or a {role: topic} mapping); ``bootstrap`` overrides the configured brokers."""
+class MediaStreamClient:
+    """Publish requests and follow their jobs. ``topics`` overrides topics.yaml per role (a
+    {role: topic} mapping, or anything with ``roles()`` such as an AgentRoutes); ``bootstrap``
+    overrides the configured brokers. ``client.catalog`` is the asset catalog (assets, ratings,
+    quality, forget-project)."""
 
-    def __init__(self, settings: Settings | None = None, bootstrap: str | None = None, topics: Any = None) -> None:
+    def __init__(self, settings: Settings | None = None, bootstrap: str | None = None, topics: Mapping[str, str] | HasRoles | None = None) -> None:
         self.settings = settings or get_settings()
         self.bootstrap = bootstrap
         self.codec = EventCodec.from_settings(self.settings)
-        self._declared = load_topics(self.settings.topics_file)
-        self._overrides = _routes_as_roles(topics)
+        self.topics = TopicResolver.load(self.settings.topics_file, topics)
         self._publisher: RequestPublisher | None = None
-        self._catalog: Any = None
+        self._catalog: CatalogClient | None = None
 
     # -- plumbing -------------------------------------------------------------------------------
     def topic(self, role: str) -> str:
         """A topic by its role in topics.yaml (or in the override)."""
-        if role in self._overrides:
-            return self._overrides[role]
-        return self._declared.name(role)
-
-    def _topics_for(self, roles: Iterable[str]) -> list[str]:
-        found = []
-        for role in roles:
-            try:
-                name = self.topic(role)
-            except Exception:  # noqa: BLE001 - a role this deployment (or override) does not have
-                continue
-            if name and name not in found:
-                found.append(name)
-        return found
+        return self.topics.name(role)
 
     @property
     def publisher(self) -> RequestPublisher:
         if self._publisher is None:
-            self._publisher = RequestPublisher(self.settings, self.bootstrap)
+            self._publisher = RequestPublisher(self.settings, self.bootstrap, self.topics)
         return self._publisher
+
+    @property
+    def catalog(self) -> CatalogClient:
+        """The catalog client (assets view, ratings, quality, forget-project), built on first use."""
+        if self._catalog is None:
+            self._catalog = CatalogClient(self.settings, self.bootstrap, self.topics.overrides)
+        return self._catalog
 
     def submit(self, request: Any, headers: tuple[tuple[str, bytes], ...] = ()) -> JobHandle:
         """Validate and publish any request (with extra ``headers``); returns its handle."""
         request.validate()
         image = isinstance(request, (ImageRequested, StoryboardRequested))
-        watched = self._topics_for(IMAGE_OUTCOME_ROLES if image else AUDIO_OUTCOME_ROLES)
+        watched = self.topics.names(IMAGE_OUTCOME_ROLES if image else AUDIO_OUTCOME_ROLES)
         start = end_positions(self.settings, self.bootstrap, watched)  # before publishing: nothing missed
-        published = self.publisher.publish(request, topic=self.topic("image_requests" if image else "audio_requests"), headers=headers)
+        published = self.publisher.publish(request, headers=headers)
         self.publisher.flush()
         return JobHandle(self, request, published.topic, published.traceparent, start, watched, published.estimated_duration_s)
 
@@ -287,10 +267,15 @@ class MediaStreamClient(CatalogMethods):
         """Music. ``fields``: tempo, intensity."""
         return self.submit(MusicRequested(**self._envelope(project_id, job_id, request_id, render_version), duration_seconds=duration_seconds, style=style, **fields))
 
+    def rerender(self, project_id: str, asset_id: str, render_version: int | None = None) -> JobHandle:
+        """Publish a cataloged asset's exact request again under a new render version; returns its handle."""
+        request, source = self.catalog.rerender_request(project_id, asset_id, render_version)
+        return self.submit(request, headers=(("replay-of", source.encode()),) if source else ())
+
     def cancel(self, job_id: str, project_id: str, reason: str = "") -> str:
         """Publish a CancelRequested on the control topic; returns the topic."""
         request = CancelRequested(new_id("cancel"), job_id, project_id, reason)
-        published = self.publisher.publish(request, topic=self.topic("control"))
+        published = self.publisher.publish(request)
         self.publisher.flush()
         return published.topic
 
@@ -302,7 +287,7 @@ class MediaStreamClient(CatalogMethods):
         from media_stream.state.status_view import StatusView
 
         topic = self.topic("job_status")
-        path = Path(view_path) if view_path else self.settings.local_kafka.home.parent / "views" / f"{topic}.sqlite"
+        path = Path(view_path) if view_path else StatusView.default_path(self.settings, topic)
         view = StatusView(path, self.settings, topic, self.bootstrap)
         try:
             row, _ = view.query(job_id)
@@ -319,7 +304,7 @@ class MediaStreamClient(CatalogMethods):
         names = [roles_or_topics] if isinstance(roles_or_topics, str) else list(roles_or_topics or ALL_OUTCOME_ROLES)
         topics = []
         for name in names:
-            resolved = self._topics_for([name]) or [name]  # a role, else taken as a topic name
+            resolved = self.topics.names([name]) or [name]  # a role, else taken as a topic name
             topics.extend(t for t in resolved if t not in topics)
         follower = TopicFollower(self.settings, self.bootstrap, topics, from_beginning=from_beginning)
         try:
@@ -384,19 +369,19 @@ class AsyncMediaStreamClient:
         return await self._run(self.sync.status, job_id)
 
     async def assets(self, *args: Any, **kwargs: Any) -> list[Any]:
-        return await self._run(self.sync.assets, *args, **kwargs)
+        return await self._run(self.sync.catalog.assets, *args, **kwargs)
 
     async def rate(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._run(self.sync.rate, *args, **kwargs)
+        return await self._run(self.sync.catalog.rate, *args, **kwargs)
 
     async def quality(self, *args: Any, **kwargs: Any) -> list[Any]:
-        return await self._run(self.sync.quality, *args, **kwargs)
+        return await self._run(self.sync.catalog.quality, *args, **kwargs)
 
     async def rerender(self, *args: Any, **kwargs: Any) -> JobHandle:
         return await self._run(self.sync.rerender, *args, **kwargs)
 
     async def forget_project(self, project_id: str) -> Any:
-        return await self._run(self.sync.forget_project, project_id)
+        return await self._run(self.sync.catalog.forget_project, project_id)
 
     async def wait(self, handle: JobHandle, timeout_s: float = 300.0) -> object:
         return await self._run(handle.wait, timeout_s)

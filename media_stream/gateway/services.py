@@ -11,7 +11,7 @@ from typing import Any
 
 from media_stream.client.sdk import ALL_OUTCOME_ROLES, MediaStreamClient
 from media_stream.config import Settings
-from media_stream.domain.requests import ImageRequested, StoryboardRequested
+from media_stream.domain.requests import CancelRequested
 from media_stream.gateway.idempotency import IdempotencyStore
 from media_stream.state.status_view import StatusRow, StatusView
 
@@ -33,16 +33,10 @@ class GatewayServices:
     def publish(self, request: Any) -> Any:
         """Validate and publish one request event (flushed); returns the publisher's Published."""
         request.validate()
-        if isinstance(request, (ImageRequested, StoryboardRequested)):
-            role = "image_requests"
-        elif type(request).__name__ == "CancelRequested":
-            role = "control"
-        else:
-            role = "audio_requests"
         sent_ms = int(time.time() * 1000)
-        published = self.client.publisher.publish(request, topic=self.client.topic(role))
+        published = self.client.publisher.publish(request)  # the topic carrying its event type
         self.client.publisher.flush()
-        if role != "control":
+        if not isinstance(request, CancelRequested):
             with self._lock:
                 self._published[request.job_id] = sent_ms
                 self._published.move_to_end(request.job_id)
@@ -55,22 +49,12 @@ class GatewayServices:
             return self._published.get(job_id)
 
     def outcome_topics(self) -> list[str]:
-        found: list[str] = []
-        for role in ALL_OUTCOME_ROLES:
-            try:
-                name = self.client.topic(role)
-            except Exception:  # noqa: BLE001 - a role this deployment does not have
-                continue
-            if name and name not in found:
-                found.append(name)
-        return found
+        return self.client.topics.names(ALL_OUTCOME_ROLES)
 
     # -- reading ---------------------------------------------------------------------------------
     @property
     def status_view_path(self) -> Path:
-        configured = self.settings.gateway.status_view_path
-        topic = self.client.topic("job_status")
-        return configured if configured else self.settings.local_kafka.home.parent / "views" / f"{topic}.sqlite"
+        return StatusView.default_path(self.settings, self.client.topic("job_status"))
 
     def status(self, job_id: str) -> StatusRow | None:
         """The job's row of the job-status view, caught up with the compacted topic first."""

@@ -1,14 +1,14 @@
 """Topic administration on confluent-kafka's AdminClient: read live topics, create, grow, alter.
 
-Thin by intent: what to change is decided in ``media_stream.topics.plan``; this module only
-talks to the cluster and turns its errors into ours.
+Thin by intent: what to change, and when a live value equals a declared one, is decided in
+``media_stream.topics``; this module only talks to the cluster and turns its errors into ours.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
@@ -23,10 +23,18 @@ from confluent_kafka.admin import (
 from media_stream.config import Settings
 from media_stream.domain.errors import ConfigurationError, RetriableError
 from media_stream.kafka.config import client_config
-from media_stream.topics.plan import LiveTopic, same_value
-from media_stream.topics.spec import TopicSpec
+from media_stream.kafka.messages import LiveTopic
 
 TIMEOUT_S = 30.0
+
+
+class TopicLayout(Protocol):
+    """What creating a topic needs (``topics.spec.TopicSpec`` is one)."""
+
+    name: str
+    partitions: int
+    replication_factor: int
+    config: Mapping[str, str]
 
 
 class TopicAdmin:
@@ -54,7 +62,7 @@ class TopicAdmin:
             )
         return live
 
-    def create(self, specs: Iterable[TopicSpec]) -> None:
+    def create(self, specs: Iterable[TopicLayout]) -> None:
         new = [NewTopic(s.name, num_partitions=s.partitions, replication_factor=s.replication_factor, config=dict(s.config)) for s in specs]
         if not new:
             return
@@ -81,7 +89,8 @@ class TopicAdmin:
             await_leaders(self.client, name, total)
 
     def alter_configs(self, changes: Mapping[str, Mapping[str, str]]) -> None:
-        """Set the given keys per topic (incremental: keys not named keep their values)."""
+        """Set the given keys per topic (incremental: keys not named keep their values). Brokers apply
+        them asynchronously: ``topics.apply`` waits until ``live_topics`` shows them."""
         resources = [
             ConfigResource(
                 ConfigResource.Type.TOPIC,
@@ -95,18 +104,6 @@ class TopicAdmin:
             return
         for resource, future in self.client.incremental_alter_configs(resources, request_timeout=TIMEOUT_S).items():
             self._wait(future, f"alter configs of {resource.name}")
-        self._await_configs(changes)
-
-    def _await_configs(self, changes: Mapping[str, Mapping[str, str]]) -> None:
-        """Brokers apply config changes asynchronously: return once describe shows them."""
-        deadline = time.monotonic() + TIMEOUT_S
-        while True:
-            live = self.live_topics(changes)
-            if all(same_value(live[name].config.get(k), v) for name, values in changes.items() for k, v in values.items() if name in live):
-                return
-            if time.monotonic() > deadline:
-                raise RetriableError(f"config changes not visible after {TIMEOUT_S:g}s: {dict(changes)}")
-            time.sleep(0.1)
 
     def _call(self, fn: Any, what: str) -> Any:
         try:

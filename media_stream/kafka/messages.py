@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -29,6 +30,16 @@ class OutgoingMessage:
     value: bytes | None  # None: a tombstone (compacted topics)
     headers: tuple[tuple[str, bytes], ...] = field(default_factory=tuple)
     partition: int | None = None  # None: the partitioner picks from the key
+
+
+@dataclass(frozen=True)
+class LiveTopic:
+    """A topic as the cluster reports it (``TopicAdmin.live_topics``)."""
+
+    name: str
+    partitions: int
+    replication_factor: int
+    config: Mapping[str, str]
 
 
 def from_confluent(msg) -> ConsumedMessage:  # noqa: ANN001 - confluent_kafka.Message

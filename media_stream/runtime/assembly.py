@@ -25,7 +25,7 @@ from media_stream.state.character_registry import KafkaCharacterRegistry
 from media_stream.state.characters import CharacterIdentity
 from media_stream.storage.base import ObjectStore
 from media_stream.storage.factory import object_store
-from media_stream.topics.spec import load_topics
+from media_stream.topics.spec import TopicResolver
 
 log = logging.getLogger(__name__)
 MEDIA = ("image", "audio")
@@ -81,7 +81,7 @@ def build_agent(
     renderer: Any = None,
     store: ObjectStore | None = None,
 ) -> Agent:
-    routes = routes or AgentRoutes.from_topics(load_topics(settings.topics_file), medium)
+    routes = routes or AgentRoutes.from_topics(TopicResolver.load(settings.topics_file), medium)
     codec = EventCodec.from_settings(settings)
     encoder = EventEncoder(codec)
     store = store or object_store(settings.storage)

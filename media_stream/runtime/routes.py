@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from media_stream.topics.spec import TopicsFile
+from media_stream.topics.spec import TopicResolver
 
 MEDIA_REQUEST_ROLES = {"image": "image_requests", "audio": "audio_requests"}
+AUDIO_REQUEST_TYPES = {"NarrationRequested", "MusicRequested"}
 
 
 @dataclass(frozen=True)
@@ -26,23 +27,47 @@ class AgentRoutes:
     control_dead_letters: str | None = None  # None: bad control messages are logged only
 
     @classmethod
-    def from_topics(cls, topics: TopicsFile, medium: str = "image") -> AgentRoutes:
-        requests = topics.by_role(MEDIA_REQUEST_ROLES[medium])
+    def from_topics(cls, topics: TopicResolver, medium: str = "image") -> AgentRoutes:
+        requests = MEDIA_REQUEST_ROLES[medium]
         return cls(
-            requests=requests.name,
-            dead_letters=topics.name(f"{requests.role}_dlq"),
+            requests=topics.name(requests),
+            dead_letters=topics.name(f"{requests}_dlq"),
             job_status=topics.name("job_status"),
             job_failed=topics.name("job_failed"),
             control=topics.name("control"),
             dedupe=topics.name("dedupe"),
             progress=topics.name("job_progress"),
-            request_types=requests.events,
+            request_types=topics.declared.by_role(requests).events if topics.declared else (),
             image_ready=topics.name("image_ready"),
             batch_completed=topics.name("batch_completed"),
             audio_ready=topics.name("audio_ready"),
             character_registry=topics.name("character_registry"),
             control_dead_letters=topics.name("control_dlq"),
         )
+
+    @property
+    def medium(self) -> str:
+        """The medium whose requests these routes read (from the request types they carry)."""
+        return "audio" if set(self.request_types) & AUDIO_REQUEST_TYPES else "image"
+
+    def roles(self) -> dict[str, str]:
+        """These routes as {role: topic} (the roles of topics.yaml), for a ``TopicResolver``."""
+        request_role = MEDIA_REQUEST_ROLES[self.medium]
+        named = {
+            request_role: self.requests,
+            f"{request_role}_dlq": self.dead_letters,
+            "job_status": self.job_status,
+            "job_failed": self.job_failed,
+            "control": self.control,
+            "dedupe": self.dedupe,
+            "job_progress": self.progress,
+            "image_ready": self.image_ready,
+            "batch_completed": self.batch_completed,
+            "audio_ready": self.audio_ready,
+            "character_registry": self.character_registry,
+            "control_dlq": self.control_dead_letters,
+        }
+        return {role: topic for role, topic in named.items() if topic}
 
     @property
     def state_topics(self) -> tuple[str, ...]:

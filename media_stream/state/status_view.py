@@ -17,7 +17,7 @@ from media_stream.domain.errors import MediaStreamError
 from media_stream.domain.outcomes import JobStatusChanged
 from media_stream.domain.records import from_record
 from media_stream.serde.codec import EventCodec
-from media_stream.state.topic_view import POSITIONS_TABLE, catch_up
+from media_stream.state.topic_view import POSITIONS_TABLE, catch_up, views_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS status (
@@ -48,6 +48,12 @@ class StatusView:
         self.topic = topic
         self.bootstrap = bootstrap
         self.codec = EventCodec.from_settings(settings)
+
+    @staticmethod
+    def default_path(settings: Settings, topic: str) -> Path:
+        """The view's file: ``gateway.status_view_path`` when set, else ``<views>/<topic>.sqlite``
+        (the CLI, the SDK and the gateway all read the same file)."""
+        return settings.gateway.status_view_path or views_dir(settings) / f"{topic}.sqlite"
 
     def catch_up(self, timeout_s: float = 30.0) -> int:
         """Apply what the topic holds beyond the stored positions; returns messages applied."""

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from media_stream.config import Settings
 from media_stream.domain.errors import MediaStreamError
 from media_stream.kafka.admin import TopicAdmin
 from media_stream.kafka.messages import ConsumedMessage
 from media_stream.kafka.partition_reader import read_to_end
+
+
+def views_dir(settings: Settings) -> Path:
+    """Where the local SQLite views live by default: beside the local broker's home."""
+    return settings.local_kafka.home.parent / "views"
+
 
 POSITIONS_TABLE = "CREATE TABLE IF NOT EXISTS positions (topic TEXT, partition INTEGER, next_offset INTEGER, PRIMARY KEY (topic, partition));"
 

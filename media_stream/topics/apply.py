@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from media_stream.config import Settings
-from media_stream.domain.errors import ConfigurationError
+from media_stream.domain.errors import ConfigurationError, RetriableError
 from media_stream.kafka.admin import TopicAdmin
-from media_stream.topics.plan import AddPartitions, AlterConfig, CreateTopic, LiveTopic, TopicPlan, plan_changes
-from media_stream.topics.spec import TopicSpec, TopicsFile, load_topics
+from media_stream.kafka.messages import LiveTopic
+from media_stream.topics.plan import (
+    AddPartitions,
+    AlterConfig,
+    CreateTopic,
+    TopicPlan,
+    plan_changes,
+    same_value,
+)
+from media_stream.topics.spec import TopicsFile, TopicSpec, load_topics
 
 
 class TopicPlanRefused(ConfigurationError):
@@ -51,8 +61,24 @@ def apply_topics(
         return ApplyResult(plan, applied=False)
     admin.create([c.spec for c in plan.changes if isinstance(c, CreateTopic)])
     admin.add_partitions({c.topic: c.wanted for c in plan.changes if isinstance(c, AddPartitions)})
-    admin.alter_configs({c.topic: {k: new for k, (_old, new) in c.changes.items()} for c in plan.changes if isinstance(c, AlterConfig)})
+    changes = {c.topic: {k: new for k, (_old, new) in c.changes.items()} for c in plan.changes if isinstance(c, AlterConfig)}
+    admin.alter_configs(changes)
+    await_configs(admin, changes)
     return ApplyResult(plan, applied=True)
+
+
+def await_configs(admin: TopicAdmin, changes: Mapping[str, Mapping[str, str]], timeout_s: float = 30.0) -> None:
+    """Brokers apply config changes asynchronously: return once describe shows them."""
+    if not any(changes.values()):
+        return
+    deadline = time.monotonic() + timeout_s
+    while True:
+        live = admin.live_topics(changes)
+        if all(same_value(live[name].config.get(k), v) for name, values in changes.items() for k, v in values.items() if name in live):
+            return
+        if time.monotonic() > deadline:
+            raise RetriableError(f"config changes not visible after {timeout_s:g}s: {dict(changes)}")
+        time.sleep(0.1)
 
 
 @dataclass(frozen=True)

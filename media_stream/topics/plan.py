@@ -1,6 +1,6 @@
 """Declared vs live → the changes that make the cluster match, and what we refuse to do.
 
-Pure: no Kafka here. ``plan_changes`` compares each declared topic with what the cluster has and
+Pure: no Kafka client here (``LiveTopic`` is the plain value ``TopicAdmin`` reports). ``plan_changes`` compares each declared topic with what the cluster has and
 returns creations, partition increases and config alterations, plus refusals (shrinking
 partitions, a changed cleanup.policy unless explicitly allowed, a changed replication factor).
 """
@@ -10,15 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from media_stream.kafka.messages import LiveTopic
 from media_stream.topics.spec import TopicSpec
-
-
-@dataclass(frozen=True)
-class LiveTopic:
-    name: str
-    partitions: int
-    replication_factor: int
-    config: Mapping[str, str]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -60,6 +60,54 @@ class TopicsFile:
 
     def names(self) -> list[str]:
         return [t.name for t in self.topics]
+
+
+class HasRoles(Protocol):
+    """Anything that names topics by role (``runtime.routes.AgentRoutes``, ``catalog.topics.CatalogTopics``)."""
+
+    def roles(self) -> Mapping[str, str]: ...
+
+
+class TopicResolver:
+    """The one lookup of topic names: by role or by the event a topic carries, from topics.yaml,
+    with per-role overrides (tests, the SDK's ``topics=``) taking precedence.
+
+    Used by the agent (``AgentRoutes``), the catalog, the SDK, the gateway and the publisher.
+    """
+
+    def __init__(self, declared: TopicsFile | None, overrides: Mapping[str, str] | HasRoles | None = None) -> None:
+        self.declared = declared
+        raw = overrides.roles() if overrides is not None and not isinstance(overrides, Mapping) else (overrides or {})
+        self.overrides = {role: name for role, name in raw.items() if name}
+
+    @classmethod
+    def load(cls, path: Path, overrides: Mapping[str, str] | HasRoles | None = None, profile: str | None = None) -> TopicResolver:
+        return cls(load_topics(path, profile), overrides)
+
+    def name(self, role: str) -> str:
+        """The topic with ``role``; a ConfigurationError naming the roles when there is none."""
+        if role in self.overrides:
+            return self.overrides[role]
+        if self.declared is None:
+            raise ConfigurationError(f"no topic for role {role!r} (overridden roles: {', '.join(sorted(self.overrides))})")
+        return self.declared.name(role)
+
+    def has(self, role: str) -> bool:
+        return role in self.overrides or (self.declared is not None and role in self.declared._by_role)
+
+    def names(self, roles: Iterable[str]) -> list[str]:
+        """The distinct topics of the roles this deployment has, in order (roles it lacks are skipped)."""
+        found: list[str] = []
+        for role in roles:
+            if self.has(role) and (name := self.name(role)) not in found:
+                found.append(name)
+        return found
+
+    def for_event(self, record_name: str) -> str:
+        """The topic carrying ``record_name`` (its role as topics.yaml declares it, then overrides)."""
+        if self.declared is None:
+            raise ConfigurationError(f"no topics file to find the topic carrying {record_name}")
+        return self.name(self.declared.for_event(record_name).role)
 
 
 def load_topics(path: Path, profile: str | None = None) -> TopicsFile:

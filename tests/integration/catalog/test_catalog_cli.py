@@ -44,7 +44,7 @@ def test_assets_rate_quality_and_forget_from_the_cli(catalog_env: CatalogEnv, st
             producer.send(encoder.message(env.image.image_ready, "proj-q", outcome, "00-" + "1" * 32 + "-" + "2" * 16 + "-01"))
         producer.close()
         start_processor(env.topics)
-        wait_for("two cataloged assets", lambda: len(env.client.assets("proj-q")) == 2)
+        wait_for("two cataloged assets", lambda: len(env.client.catalog.assets("proj-q")) == 2)
         runner, boot = CliRunner(), ["--bootstrap", env.bootstrap]
 
         listed = runner.invoke(app, ["assets", "proj-q", "--json", *boot])

@@ -85,5 +85,5 @@ def test_garbage_on_an_outcome_topic_ends_in_the_dlq_with_its_bytes_and_reason(c
     second = start_processor(topics)
     wait_for("the fourth entry", lambda: len(whole_log(env, topics.assets)) == 4)
     assert len(whole_log(env, topics.assets_dlq)) == 3 and second.dead_lettered == 0
-    assert sorted(a.asset_id for a in env.client.assets("proj-q")) == ["job-1:s0:v1", "job-2:s0:v1", "job-3:s0:v1", "job-a1:audio:v1"]
+    assert sorted(a.asset_id for a in env.client.catalog.assets("proj-q")) == ["job-1:s0:v1", "job-2:s0:v1", "job-3:s0:v1", "job-a1:audio:v1"]
     producer.close()

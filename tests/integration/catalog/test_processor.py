@@ -54,5 +54,5 @@ def test_one_entry_per_outcome_across_a_restart(catalog_env: CatalogEnv, start_p
     wait_for("five entries", lambda: len(assets_log(env)) >= 5)
     keys = assets_log(env)
     assert sorted(keys) == [f"proj-q/job-{i}:s0:v1".encode() for i in range(1, 6)]  # once each, never twice
-    assert [a.asset_id for a in env.client.assets("proj-q")] == [f"job-{i}:s0:v1" for i in range(1, 6)]
+    assert [a.asset_id for a in env.client.catalog.assets("proj-q")] == [f"job-{i}:s0:v1" for i in range(1, 6)]
     producer.close()

@@ -55,18 +55,18 @@ def test_ratings_across_window_boundaries_consistency_and_rest(catalog_env: Cata
         producer.send(encoder.message(env.image.image_ready, "proj-q", outcome, "00-" + "1" * 32 + "-" + "2" * 16 + "-01"))
     producer.close()
     start_processor(env.topics)
-    wait_for("three cataloged assets", lambda: len(client.assets("proj-q")) == 3)
+    wait_for("three cataloged assets", lambda: len(client.catalog.assets("proj-q")) == 3)
 
     at = lambda text: datetime.fromisoformat(text).replace(tzinfo=UTC)  # noqa: E731
-    client.rate("proj-q", "job-a:s0:v1", 5, "ann", rated_at=at("2026-03-10T23:59:59.999"))  # yesterday, this week
-    client.rate("proj-q", "job-b:s0:v1", 3, "ann", rated_at=at("2026-03-11T00:00:00.000"))  # today
-    client.rate("proj-q", "job-c:s0:v2", 2, "bob", rated_at=at("2026-03-08T23:59:59.999"))  # Sunday: last week
-    client.rate("proj-q", "job-c:s0:v2", 4, "cid", rated_at=at("2026-03-09T00:00:00.000"))  # Monday: this week
-    client.rate("proj-q", "job-a:s0:v1", 1, "dan", rated_at=at("2026-03-11T08:00:00"), comment="too dark")
-    client.rate("proj-q", "job-a:s0:v1", 4, "dan", rated_at=at("2026-03-11T09:00:00"))  # dan changes his mind: replaces
+    client.catalog.rate("proj-q", "job-a:s0:v1", 5, "ann", rated_at=at("2026-03-10T23:59:59.999"))  # yesterday, this week
+    client.catalog.rate("proj-q", "job-b:s0:v1", 3, "ann", rated_at=at("2026-03-11T00:00:00.000"))  # today
+    client.catalog.rate("proj-q", "job-c:s0:v2", 2, "bob", rated_at=at("2026-03-08T23:59:59.999"))  # Sunday: last week
+    client.catalog.rate("proj-q", "job-c:s0:v2", 4, "cid", rated_at=at("2026-03-09T00:00:00.000"))  # Monday: this week
+    client.catalog.rate("proj-q", "job-a:s0:v1", 1, "dan", rated_at=at("2026-03-11T08:00:00"), comment="too dark")
+    client.catalog.rate("proj-q", "job-a:s0:v1", 4, "dan", rated_at=at("2026-03-11T09:00:00"))  # dan changes his mind: replaces
     wait_for("five ratings", lambda: client.catalog.view.catch_up() >= 0 and len(client.catalog.view.ratings("proj-q")) == 5)
 
-    lines = client.quality(now=NOW)
+    lines = client.catalog.quality(now=NOW)
     assert line(lines, "all", "all", "day") == (2, 3.5, 0.5)  # 3 (ann, today) and 4 (dan, replaced)
     assert line(lines, "all", "all", "week") == (4, 4.0, 0.75)  # + 5 (Tuesday) + 4 (Monday 00:00)
     assert line(lines, "all", "all", "all") == (5, 3.6, 0.6)  # + 2 (Sunday 23:59:59.999)
@@ -78,14 +78,14 @@ def test_ratings_across_window_boundaries_consistency_and_rest(catalog_env: Cata
     assert not next(q for q in lines if (q.dimension, q.value, q.window) == ("all", "all", "week")).meets_target  # 4.0 is not > 4
     assert next(q for q in lines if (q.dimension, q.value, q.window) == ("model", "preview/embedded-v1", "all")).meets_target
     # a day later the day window has moved on; all time has not
-    later = client.quality(now=NOW + timedelta(days=1))
+    later = client.catalog.quality(now=NOW + timedelta(days=1))
     assert line(later, "all", "all", "day") == (0, None, None) and line(later, "all", "all", "all") == (5, 3.6, 0.6)
 
     stored = {rater for _, _, rater, _, _ in client.catalog.view.ratings("proj-q")}
     expected = {hmac.new(RATER_KEY.encode(), r.encode(), hashlib.sha256).hexdigest() for r in ("ann", "bob", "cid", "dan")}
     assert stored == expected  # keyed hashes only, never the ids
 
-    rollup = {(c.dimension, c.value): c for c in client.consistency(threshold=0.8)}
+    rollup = {(c.dimension, c.value): c for c in client.catalog.consistency(threshold=0.8)}
     assert (rollup[("all", "all")].scored, rollup[("all", "all")].passed) == (3, 2) and not rollup[("all", "all")].meets_target
     assert rollup[("style", "watercolor")].share_passed == 1.0 and rollup[("style", "watercolor")].meets_target
     assert rollup[("model", "sdxl:base-1.0")].passed == 1 and rollup[("project", "proj-q")].scored == 3

@@ -18,10 +18,22 @@ from media_stream.config import PROJECT_ROOT
 from media_stream.kafka.config import security_config
 from media_stream.runtime.assembly import MEDIA, agent_group_id
 from media_stream.runtime.routes import AgentRoutes
-from media_stream.topics.access import COMPONENTS, GROUPLESS_PURPOSES, component, groupless_prefix
+from media_stream.topics.access import (
+    COMPONENTS,
+    GROUPLESS_PURPOSES,
+    component,
+    groupless_prefix,
+)
 from media_stream.topics.render import render_strimzi_users
-from media_stream.topics.spec import load_topics
-from tests.unit.deploy.manifests import K8S, by_kind, container_env, containers, kustomize_build, settings_from
+from media_stream.topics.spec import TopicResolver, load_topics
+from tests.unit.deploy.manifests import (
+    K8S,
+    by_kind,
+    container_env,
+    containers,
+    kustomize_build,
+    settings_from,
+)
 
 TOPICS = PROJECT_ROOT / "topics.yaml"
 USERS = K8S / "overlays" / "production" / "kafka-users.generated.yaml"
@@ -101,7 +113,7 @@ def test_each_agent_is_granted_the_topics_group_and_transactional_ids_its_code_u
     for medium in MEDIA:
         access = component(f"{medium}-agent")
         user = users[access.user]
-        routes = AgentRoutes.from_topics(topics, medium)
+        routes = AgentRoutes.from_topics(TopicResolver(topics), medium)
         state = {routes.dedupe, routes.progress} | ({routes.character_registry} if medium == "image" else set())
         outcomes = {"image": {routes.image_ready, routes.batch_completed}, "audio": {routes.audio_ready}}[medium]
         reads = {routes.requests, routes.control} | state
@@ -109,7 +121,7 @@ def test_each_agent_is_granted_the_topics_group_and_transactional_ids_its_code_u
         assert reads <= topic_grants(user, "Read"), f"{medium} agents read {reads - topic_grants(user, 'Read')}"
         assert writes <= topic_grants(user, "Write"), f"{medium} agents write {writes - topic_grants(user, 'Write')}"
         # least privilege: the other medium's requests and outcomes are out of reach
-        other = AgentRoutes.from_topics(topics, next(m for m in MEDIA if m != medium))
+        other = AgentRoutes.from_topics(TopicResolver(topics), next(m for m in MEDIA if m != medium))
         foreign = {other.requests, other.dead_letters} | ({other.audio_ready} if medium == "image" else {other.image_ready, other.batch_completed})
         assert not foreign & (topic_grants(user, "Read") | topic_grants(user, "Write")), f"{medium} agents reach {foreign}"
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from media_stream.topics.plan import AddPartitions, AlterConfig, CreateTopic, LiveTopic, plan_changes
+from media_stream.kafka.messages import LiveTopic
+from media_stream.topics.plan import (
+    AddPartitions,
+    AlterConfig,
+    CreateTopic,
+    plan_changes,
+)
 from media_stream.topics.spec import TopicSpec
 
 REQUESTS = TopicSpec("req", "requests", 12, 1, {"cleanup.policy": "delete", "retention.ms": "1000"})
