@@ -32,7 +32,7 @@ def test_narration_and_music_rerender_bitwise_equal(catalog_env: CatalogEnv, sta
     handles = [client.rerender("proj-aud", a.asset_id) for a in v1]
     for handle in handles:
         assert handle.render_version == 2 and isinstance(handle.wait(120), AudioReady)
-    v2 = wait_for("the rerenders cataloged", lambda: len(client.catalog.assets("proj-aud", version=2)) == 2 and client.catalog.assets("proj-aud", version=2))
+    v2 = wait_for("the rerenders cataloged", lambda: len(client.catalog.assets("proj-aud", render_version=2)) == 2 and client.catalog.assets("proj-aud", render_version=2))
     for old, new in zip(v1, v2):
         assert new.asset_id == old.asset_id.replace(":v1", ":v2") and new.replay_of == old.request_source
         assert new.storage_key != old.storage_key and store.get(new.storage_key) == store.get(old.storage_key)  # bitwise

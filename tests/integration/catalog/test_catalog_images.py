@@ -45,7 +45,7 @@ def test_storyboard_replay_rerender_and_forget(catalog_env: CatalogEnv, start_ag
     report = replay(env.settings, env.image.requests, 2, env.bootstrap, job="job-cat")
     assert report.published == 1
     both = wait_for("version 2 cataloged", lambda: len(client.catalog.assets("proj-cat")) == 4 and client.catalog.assets("proj-cat"))
-    v2 = client.catalog.assets("proj-cat", version=2)
+    v2 = client.catalog.assets("proj-cat", render_version=2)
     assert [a.asset_id for a in v2] == ["job-cat:s0:v2", "job-cat:s1:v2"] and len(both) == 4
     for old, new in zip(v1, v2):
         assert new.replay_of == old.request_source  # replay-of: topic/partition/offset of the original
@@ -57,7 +57,7 @@ def test_storyboard_replay_rerender_and_forget(catalog_env: CatalogEnv, start_ag
     handle = client.rerender("proj-cat", "job-cat:s1:v1")
     assert handle.render_version == 3
     assert isinstance(handle.wait(90), BatchCompleted)
-    again = wait_for("the rerender cataloged", lambda: client.catalog.assets("proj-cat", version=3))
+    again = wait_for("the rerender cataloged", lambda: client.catalog.assets("proj-cat", render_version=3))
     assert [a.asset_id for a in again] == ["job-cat:s1:v3"]
     assert again[0].replay_of == v1[1].request_source
     assert store.get(again[0].storage_key) == store.get(v1[1].storage_key)  # bitwise equal
