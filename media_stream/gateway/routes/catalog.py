@@ -26,7 +26,7 @@ from media_stream.domain.records import to_record
 from media_stream.gateway.auth import Principal, require_service, require_user_or_service
 
 router = APIRouter()
-_LOCK = threading.Lock()  # one SQLite view per app, one caller at a time
+CATALOG_LOCK = threading.Lock()  # one SQLite view per app, one caller at a time (routes/projects.py too)
 
 
 class Rating(BaseModel):
@@ -55,7 +55,7 @@ def list_assets(
         validate_id("projectId", project_id)
     except ValidationError:
         raise _not_found(f"no project {project_id!r}") from None
-    with _LOCK:
+    with CATALOG_LOCK:
         return [to_record(e) for e in _catalog(request).assets(project_id, version)]
 
 
@@ -77,7 +77,7 @@ def rate_asset(
         raise HTTPException(403, {"error": "forbidden", "message": "only a service token may rate on behalf of raterId"})
     rater = body.raterId or principal.name
     catalog = _catalog(request)
-    with _LOCK:
+    with CATALOG_LOCK:
         try:
             catalog.asset(project_id, asset_id)
         except AssetNotFound:
@@ -95,7 +95,7 @@ def quality(
     """Ratings (mean, count, share >= 4; current day and week windows and all time) per style,
     backend, model and render version against the > 4/5 target; image consistency against > 90%."""
     catalog = _catalog(request)
-    with _LOCK:
+    with CATALOG_LOCK:
         lines = catalog.quality()
         rollup = catalog.consistency(project)
     return {"quality": [q.as_dict() for q in lines], "consistency": [c.as_dict() for c in rollup]}
@@ -112,6 +112,6 @@ def forget_project(
         validate_id("projectId", project_id)
     except ValidationError:
         raise _not_found(f"no project {project_id!r}") from None
-    with _LOCK:
+    with CATALOG_LOCK:
         report = _catalog(request).forget_project(project_id)
     return {"projectId": report.project_id, "assets": report.assets, "ratings": report.ratings, "files": report.files}
