@@ -29,10 +29,21 @@ function headers(extra = {}) {
   return all;
 }
 
+// JSON.parse, except that an integer past 2^53 (a seed written before seeds were bounded) is kept
+// as its exact digits instead of being rounded to the nearest double (the reviver's source text).
+export function parseJson(text) {
+  return JSON.parse(text, (_key, value, context) =>
+    typeof value === "number" && !Number.isSafeInteger(value) && context && /^-?\d+$/.test(context.source) ? context.source : value);
+}
+
+async function readJson(response) {
+  return parseJson(await response.text());
+}
+
 async function failure(response) {
   let body = null;
   try {
-    body = await response.json();
+    body = await readJson(response);
   } catch (_) {
     body = null;
   }
@@ -42,7 +53,7 @@ async function failure(response) {
 export async function getJson(path) {
   const response = await fetch(path, { headers: headers({ Accept: "application/json" }), credentials: "omit", cache: "no-store" });
   if (!response.ok) throw await failure(response);
-  return response.json();
+  return readJson(response);
 }
 
 export async function postJson(path, body) {
@@ -53,7 +64,7 @@ export async function postJson(path, body) {
     credentials: "omit",
   });
   if (!response.ok) throw await failure(response);
-  return response.json();
+  return readJson(response);
 }
 
 // A path segment per id, each percent-encoded: an id or key never becomes part of the URL's syntax.
@@ -125,7 +136,7 @@ function parseBlock(block) {
   }
   if (!data.length) return null;
   try {
-    return { event, data: JSON.parse(data.join("\n")) };
+    return { event, data: parseJson(data.join("\n")) };
   } catch (_) {
     return null;
   }

@@ -7,7 +7,7 @@ import { ApiError, blobUrl, followJob, getJson, path, pick, postJson, setToken, 
 
 const PROJECT_KEY = "media-stream.console.project";
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
-const RATING_RETRIES = 10; // an asset just shown may not be cataloged yet: its rating answers 404 meanwhile
+const CATALOG_RETRIES = 10;
 
 const state = { project: null, jobs: new Map(), streams: new Set(), generation: 0 };
 const $ = (id) => document.getElementById(id);
@@ -128,7 +128,7 @@ function paint(j) {
   badge.textContent = status;
   badge.dataset.status = status;
   j.root.dataset.status = status;
-  const shown = j.tiles.size;
+  const shown = new Set([...j.tiles.values()].map((t) => t.dataset.scene)).size; // scenes, whatever their versions
   const fraction = j.total ? Math.min(1, shown / j.total) : 0;
   const progress = j.root.querySelector(".job-progress");
   progress.value = status === "completed" ? 1 : Math.max(j.progress || 0, fraction);
@@ -143,7 +143,7 @@ function showStatus(j, event) {
   const progress = pick(event, "progress");
   if (typeof progress === "number") j.progress = progress;
   const error = pick(event, "error");
-  if (error && (status === "failed" || status === "cancelled")) failure(j, error);
+  if (error && error !== status && (status === "failed" || status === "cancelled")) failure(j, error);
   paint(j);
 }
 
@@ -191,7 +191,7 @@ function order(info) {
 }
 
 function tileFor(j, info) {
-  const tile = el("figure", { class: "tile", "data-testid": "image-tile", "data-asset-id": info.assetId, "data-order": order(info) });
+  const tile = el("figure", { class: "tile", "data-testid": "image-tile", "data-asset-id": info.assetId, "data-scene": info.sceneId, "data-order": order(info) });
   const frame = el("div", { class: "frame" });
   const image = el("img", { "data-testid": "image", alt: `${info.sceneId}: ${info.prompt}`.slice(0, 200) });
   image.decoding = "async";
@@ -214,7 +214,7 @@ function tileFor(j, info) {
   fact("seed", info.seed === undefined ? "—" : String(info.seed), "seed");
   fact("model", info.model || "—", "model");
   fact("consistency", typeof info.consistency === "number" ? `${(info.consistency * 100).toFixed(1)}%` : "—", "consistency");
-  caption.append(facts, ratingControls(info.assetId, info.jobId), rerenderButton(info.assetId));
+  caption.append(facts, ratingControls(info.assetId), rerenderButton(info.assetId));
   tile.append(caption);
   return tile;
 }
@@ -231,27 +231,33 @@ function ratingControls(assetId) {
   return box;
 }
 
-async function rate(assetId, rating, box, stateText) {
-  stateText.textContent = "rating…";
+// An asset just shown may not be cataloged yet: its rating or rerender answers 404 meanwhile.
+async function whenCataloged(call, onWait) {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      const answer = await postJson(`/api/v1/projects/${path(state.project)}/assets/${path(assetId)}/rating`, { rating });
-      for (const button of box.querySelectorAll(".star")) {
-        const on = Number(button.dataset.rating) <= answer.rating;
-        button.classList.toggle("on", on);
-        button.setAttribute("aria-pressed", String(Number(button.dataset.rating) === answer.rating));
-      }
-      stateText.textContent = `rated ${answer.rating}`;
-      return;
+      return await call();
     } catch (error) {
-      if (error instanceof ApiError && error.status === 404 && attempt < RATING_RETRIES) {
-        stateText.textContent = "waiting for the catalog…";
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        continue;
-      }
-      stateText.textContent = `not rated: ${explain(error)}`;
-      return;
+      if (!(error instanceof ApiError && error.status === 404 && attempt < CATALOG_RETRIES)) throw error;
+      onWait();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     }
+  }
+}
+
+async function rate(assetId, rating, box, stateText) {
+  stateText.textContent = "rating…";
+  try {
+    const answer = await whenCataloged(
+      () => postJson(`/api/v1/projects/${path(state.project)}/assets/${path(assetId)}/rating`, { rating }),
+      () => { stateText.textContent = "waiting for the catalog…"; },
+    );
+    for (const button of box.querySelectorAll(".star")) {
+      button.classList.toggle("on", Number(button.dataset.rating) <= answer.rating);
+      button.setAttribute("aria-pressed", String(Number(button.dataset.rating) === answer.rating));
+    }
+    stateText.textContent = `rated ${answer.rating}`;
+  } catch (error) {
+    stateText.textContent = `not rated: ${explain(error)}`;
   }
 }
 
@@ -260,7 +266,10 @@ function rerenderButton(assetId) {
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
-      const answer = await postJson(`/api/v1/projects/${path(state.project)}/assets/${path(assetId)}/rerender`, {});
+      const answer = await whenCataloged(
+        () => postJson(`/api/v1/projects/${path(state.project)}/assets/${path(assetId)}/rerender`, {}),
+        () => say(`rerender of ${assetId}: waiting for the catalog…`),
+      );
       const j = job(pick(answer, "jobId"));
       j.status = "queued";
       paint(j);

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from media_stream.config import GatewayToken, Settings
@@ -99,25 +105,28 @@ class ServedGateway:
     gateway: Gateway
 
 
-@pytest.fixture
-def served_gateway(gateway: Gateway) -> Iterator[ServedGateway]:
-    """The same app under a real uvicorn on a free port (streaming as a client sees it)."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` under a real uvicorn on a free port, on a thread; yields its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(gateway.http.app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, name="gateway-uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
-    yield ServedGateway(f"http://127.0.0.1:{port}", gateway)
-    server.should_exit = True
-    thread.join(15)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+@pytest.fixture
+def served_gateway(gateway: Gateway) -> Iterator[ServedGateway]:
+    """The same app under a real uvicorn on a free port (streaming as a client sees it)."""
+    with serving(gateway.http.app) as url:
+        yield ServedGateway(url, gateway)

@@ -1,0 +1,209 @@
+"""The console in a real browser (headless Chromium from Debian's package, driven by Playwright)
+against the real broker, an image agent, the catalog processor and the gateway under uvicorn:
+a storyboard published from the page fills its contact sheet live, a rating from the page is an
+AssetRated on its topic, a cancel from the page stops a running job and the page says so.
+
+The browser is not optional here: when Chromium cannot start the test fails, naming the fix.
+``MEDIA_STREAM_CONSOLE_SCREENSHOT=docs/console.png`` keeps the final screenshot there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from media_stream.catalog.processor import CatalogProcessor
+from media_stream.catalog.topics import CatalogTopics
+from media_stream.config import GatewayToken, Settings
+from media_stream.domain.assets import AssetRated, hash_rater
+from media_stream.domain.outcomes import ImageReady
+from media_stream.domain.records import from_record
+from media_stream.gateway.app import create_app
+from media_stream.kafka.partition_reader import read_to_end
+from media_stream.runtime.routes import AgentRoutes
+from media_stream.serde.codec import EventCodec
+from media_stream.storage.filesystem import FilesystemStore
+from tests.integration.catalog.conftest import RATER_KEY, catalog_settings, start_processor  # noqa: F401 - fixtures
+from tests.integration.gateway.conftest import gateway_topics, serving
+from tests.integration.runtime.conftest import COMPACT, RunningAgent, make_routes
+from tests.integration.runtime.scripted_renderer import ScriptedRenderer
+
+pytestmark = pytest.mark.kafka
+
+CHROMIUM = os.environ.get("MEDIA_STREAM_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+OPERATOR = "console-operator-token-0123456789"
+OPERATOR_SCOPES = ["images:write", "images:read", "jobs:read", "assets:read", "assets:rate"]
+PROJECT = "proj-console"
+SCENES = ["a red fox in fresh snow", "the fox finds a lantern", "a lighthouse at dusk", "the fox asleep by the lantern"]
+SLOW_SCENES = [f"slow=2 a long night, hour {n}" for n in range(12)]
+WAIT_MS = 120_000
+
+
+@dataclass
+class ConsoleEnv:
+    url: str
+    settings: Settings
+    bootstrap: str
+    image: AgentRoutes
+    topics: CatalogTopics
+
+    def on_topic(self, topic: str, partitions: int, cls: type) -> list:
+        """Every event of type ``cls`` on ``topic`` (all partitions, up to the end offsets)."""
+        codec = EventCodec.from_settings(self.settings)
+        found = []
+        for messages in read_to_end(self.settings, self.bootstrap, [(topic, p) for p in range(partitions)], 30).values():
+            for message in messages:
+                if message.value is None:
+                    continue
+                decoded = codec.decode(message.value)
+                if decoded.record_name == cls.__name__:
+                    found.append(from_record(cls, decoded.value))
+        return found
+
+
+@pytest.fixture
+def console_env(
+    catalog_settings: Settings,  # noqa: F811 - the catalog's fixture
+    kafka_bootstrap: str,
+    unique_topic: Callable[..., str],
+    start_agent: Callable[..., RunningAgent],
+    start_processor: Callable[[CatalogTopics], CatalogProcessor],  # noqa: F811
+    tmp_path: Path,
+) -> Iterator[ConsoleEnv]:
+    settings = catalog_settings
+    settings.gateway.tokens = [GatewayToken(name="operator", token=OPERATOR, kind="service", scopes=OPERATOR_SCOPES)]
+    settings.gateway.status_view_path = tmp_path / "views" / "status.sqlite"
+    settings.gateway.sse_idle_timeout_s = 60.0
+    image = make_routes(unique_topic, partitions=2)
+    audio = dataclasses.replace(make_routes(unique_topic, partitions=2, medium="audio"), job_status=image.job_status, job_failed=image.job_failed)
+    topics = CatalogTopics(
+        image_ready=image.image_ready,  # type: ignore[arg-type]
+        audio_ready=audio.audio_ready,  # type: ignore[arg-type]
+        assets=unique_topic("assets", partitions=3, config=COMPACT),
+        asset_ratings=unique_topic("ratings", partitions=3, config=COMPACT),
+        assets_dlq=unique_topic("assets-dlq"),
+    )
+    roles = gateway_topics(image, audio, unique_topic("agents", config=COMPACT)) | {
+        "assets": topics.assets, "asset_ratings": topics.asset_ratings, "assets_dlq": topics.assets_dlq,
+    }  # fmt: skip
+    start_agent(ScriptedRenderer(max_batch_size=1), on=image)  # one scene a render: a cancel lands between scenes
+    start_processor(topics)
+    app = create_app(settings, kafka_bootstrap, topics=roles, store=FilesystemStore(settings.storage.root))
+    with serving(app) as url:
+        yield ConsoleEnv(url, settings, kafka_bootstrap, image, topics)
+    app.state.services.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Headless Chromium (the system's), or a failure that says how to get it: never a skip."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - the dev group has it
+        pytest.fail(f"playwright is not installed ({exc}): it is in the dev dependency group; run scripts/bootstrap")
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=60_000)
+    except Exception as exc:  # noqa: BLE001 - any launch failure is the same failure for this test
+        playwright.stop()
+        pytest.fail(f"headless Chromium did not start from {CHROMIUM}: {exc}\nInstall it with scripts/install-chromium (apt-get install -y chromium, as root).")
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+def test_console_shows_a_storyboard_live_rates_it_and_cancels_a_running_job(console_env: ConsoleEnv, browser: object, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    env = console_env
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})  # type: ignore[attr-defined]
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.on("console", lambda message: page_errors.append(message.text) if message.type == "error" else None)
+
+    page.goto(f"{env.url}/console")
+    page.fill("#token", OPERATOR)
+    page.click("#token-save")
+    expect(page.get_by_test_id("token-state")).to_have_text("token set (this tab only)")
+    assert page.evaluate("document.cookie") == ""  # the token lives in sessionStorage only
+    assert page.evaluate("Object.values(sessionStorage)") == [OPERATOR]
+    expect(page.locator("#style option[value=watercolor]")).to_have_count(1)  # the styles list, read with the token
+
+    # -- a 4-scene storyboard published from the page fills its contact sheet live ----------------
+    page.fill("#project", PROJECT)
+    page.click("#project-open")
+    expect(page.locator("#publish")).to_be_visible()
+    page.fill("#scenes", "\n".join(SCENES))
+    page.select_option("#style", "watercolor")
+    page.select_option("#size", "256")
+    page.fill("#steps", "4")
+    page.click("#publish-button")
+    expect(page.get_by_test_id("job")).to_have_count(1)
+    job_id = page.get_by_test_id("job").get_attribute("data-job-id")
+    assert job_id and job_id.startswith("job")
+    sheet = page.locator(f"[data-testid=job][data-job-id='{job_id}']")
+    expect(sheet.locator("[data-testid=image-tile][data-loaded=true]")).to_have_count(4, timeout=WAIT_MS)
+    expect(sheet.get_by_test_id("job-status")).to_have_text("completed", timeout=WAIT_MS)
+    sizes = sheet.locator("[data-testid=image]").evaluate_all("images => images.map(i => [i.naturalWidth, i.naturalHeight])")
+    assert sizes == [[256, 256]] * 4  # the bytes came through the authenticated file route and decoded
+
+    ready = {e.scene_id: e for e in env.on_topic(env.image.image_ready, 1, ImageReady) if e.job_id == job_id}
+    assert sorted(ready) == ["s0", "s1", "s2", "s3"]
+    tiles = sheet.get_by_test_id("image-tile")
+    for index in range(4):
+        tile = tiles.nth(index)
+        event = ready[f"s{index}"]
+        assert tile.get_attribute("data-asset-id") == f"{job_id}:s{index}:v1"
+        assert SCENES[index] in tile.get_by_test_id("prompt").inner_text()
+        assert tile.get_by_test_id("seed").inner_text() == str(event.seed)
+        assert tile.get_by_test_id("model").inner_text() == event.model
+        shown = tile.get_by_test_id("consistency").inner_text()
+        assert shown == ("—" if event.consistency_score is None else f"{event.consistency_score * 100:.1f}%")
+
+    # -- a rating from the page is one AssetRated on the ratings topic ------------------------------
+    first = tiles.nth(0)
+    first.locator("button.star[data-rating='4']").click()
+    expect(first.get_by_test_id("rating-state")).to_have_text("rated 4", timeout=WAIT_MS)
+    rated = [r for r in env.on_topic(env.topics.asset_ratings, 3, AssetRated) if r.project_id == PROJECT]
+    assert [(r.asset_id, r.rating) for r in rated] == [(f"{job_id}:s0:v1", 4)]
+    assert rated[0].rater_id == hash_rater("operator", RATER_KEY.encode())  # by the token's name, hashed
+
+    # -- a rerender from the page adds version 2 of that scene to the same sheet ---------------------
+    tiles.nth(1).get_by_test_id("rerender").click()
+    rerendered = sheet.locator(f"[data-asset-id='{job_id}:s1:v2'][data-loaded=true]")
+    expect(rerendered).to_have_count(1, timeout=WAIT_MS)
+    assert rerendered.get_by_test_id("seed").inner_text() == str(ready["s1"].seed)  # the same request again
+    expect(sheet.get_by_test_id("job-status")).to_have_text("completed", timeout=WAIT_MS)
+    expect(tiles).to_have_count(5)
+
+    # -- a running job cancelled from the page is shown cancelled -----------------------------------
+    page.fill("#scenes", "\n".join(SLOW_SCENES))
+    page.click("#publish-button")
+    slow = page.locator(f"[data-testid=job]:not([data-job-id='{job_id}'])")
+    expect(slow).to_have_count(1, timeout=WAIT_MS)
+    expect(slow.locator("[data-testid=image-tile][data-loaded=true]")).not_to_have_count(0, timeout=WAIT_MS)  # it is running
+    expect(slow.get_by_test_id("job-status")).to_have_text("processing")
+    slow.get_by_test_id("cancel").click()
+    expect(slow.get_by_test_id("job-status")).to_have_text("cancelled", timeout=WAIT_MS)
+    expect(slow.get_by_test_id("cancel")).to_be_hidden()
+    assert slow.get_by_test_id("image-tile").count() < len(SLOW_SCENES)
+    expect(sheet.get_by_test_id("job-status")).to_have_text("completed")  # the other sheet is untouched
+
+    shot = tmp_path / "console.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("MEDIA_STREAM_CONSOLE_SCREENSHOT"):
+        shutil.copyfile(shot, os.environ["MEDIA_STREAM_CONSOLE_SCREENSHOT"])
+    assert page_errors == [], page_errors
