@@ -8,6 +8,7 @@ import { ApiError, blobUrl, followJob, getJson, path, pick, postJson, setToken, 
 const PROJECT_KEY = "media-stream.console.project";
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const CATALOG_RETRIES = 10;
+const WATCH_MS = 4000; // how often an open project's job list is read for jobs published elsewhere
 
 const state = { project: null, jobs: new Map(), streams: new Set(), generation: 0 };
 const $ = (id) => document.getElementById(id);
@@ -104,6 +105,34 @@ async function openProject(projectId) {
   const running = [...state.jobs.values()].filter((j) => !TERMINAL.has(j.status));
   for (const j of running) follow(j.jobId);
   say(`${projectId}: ${state.jobs.size} jobs, ${assets.length} assets${running.length ? `, ${running.length} running` : ""}`);
+  watchProject(projectId, generation);
+}
+
+// Jobs that another client publishes into the open project appear and fill in live too.
+function watchProject(projectId, generation) {
+  const timer = setInterval(async () => {
+    if (generation !== state.generation || !token()) {
+      clearInterval(timer);
+      return;
+    }
+    let rows;
+    try {
+      rows = await getJson(`/api/v1/projects/${path(projectId)}/jobs`);
+    } catch (_) {
+      return;
+    }
+    if (generation !== state.generation) return;
+    for (const row of [...rows].reverse()) {
+      const jobId = pick(row, "jobId");
+      const known = state.jobs.get(jobId);
+      if (!known) {
+        showStatus(job(jobId), row);
+        follow(jobId, pick(row, "renderVersion"));
+      } else if (!known.root.dataset.live && !TERMINAL.has(pick(row, "status"))) {
+        follow(jobId, pick(row, "renderVersion"));
+      }
+    }
+  }, WATCH_MS);
 }
 
 // -- one job: a contact sheet -----------------------------------------------------------------
@@ -114,7 +143,7 @@ function job(jobId) {
   const root = fragment.querySelector("article");
   root.dataset.jobId = jobId;
   root.querySelector(".job-title").textContent = jobId;
-  found = { jobId, root, status: null, progress: 0, total: 0, tiles: new Map(), audio: new Map(), failures: new Set(), version: 1 };
+  found = { jobId, root, status: null, progress: 0, total: 0, tiles: new Map(), scenes: new Map(), audio: new Map(), failures: new Set() };
   root.querySelector(".job-cancel").addEventListener("click", () => cancel(found));
   state.jobs.set(jobId, found);
   $("jobs").prepend(root);
@@ -173,25 +202,30 @@ function imageFromEvent(event) {
 }
 
 function showImage(j, info) {
+  // A rerender is a one-scene storyboard (its scene index is 0): a scene keeps the place of its
+  // lowest version, and its versions follow one another.
+  const known = j.scenes.get(info.sceneId);
+  if (!known || info.version < known.version) j.scenes.set(info.sceneId, { version: info.version, index: info.sceneIndex });
   let tile = j.tiles.get(info.assetId);
   if (!tile) {
     tile = tileFor(j, info);
     j.tiles.set(info.assetId, tile);
-    const tiles = j.root.querySelector(".tiles");
-    const after = [...tiles.children].find((t) => Number(t.dataset.order) > order(info));
-    tiles.insertBefore(tile, after || null);
   }
+  const tiles = j.root.querySelector(".tiles");
+  const place = (t) => [j.scenes.get(t.dataset.scene).index, Number(t.dataset.version)];
+  const sorted = [...j.tiles.values()].sort((a, b) => {
+    const [ia, va] = place(a);
+    const [ib, vb] = place(b);
+    return ia - ib || (a.dataset.scene < b.dataset.scene ? -1 : a.dataset.scene > b.dataset.scene ? 1 : 0) || va - vb;
+  });
+  if (sorted.some((t, i) => tiles.children[i] !== t)) tiles.replaceChildren(...sorted);
   const consistency = tile.querySelector(".consistency");
   if (typeof info.consistency === "number") consistency.textContent = `${(info.consistency * 100).toFixed(1)}%`;
   paint(j);
 }
 
-function order(info) {
-  return info.sceneIndex * 1000 + info.version;
-}
-
 function tileFor(j, info) {
-  const tile = el("figure", { class: "tile", "data-testid": "image-tile", "data-asset-id": info.assetId, "data-scene": info.sceneId, "data-order": order(info) });
+  const tile = el("figure", { class: "tile", "data-testid": "image-tile", "data-asset-id": info.assetId, "data-scene": info.sceneId, "data-version": info.version });
   const frame = el("div", { class: "frame" });
   const image = el("img", { "data-testid": "image", alt: `${info.sceneId}: ${info.prompt}`.slice(0, 200) });
   image.decoding = "async";
@@ -207,7 +241,7 @@ function tileFor(j, info) {
   }
   const caption = el("figcaption");
   const title = el("div", { class: "scene" });
-  title.append(el("strong", {}, `${info.sceneIndex + 1}. ${info.sceneId}`), el("span", { class: "version" }, `v${info.version}`));
+  title.append(el("strong", { "data-testid": "scene" }, `scene ${info.sceneId}`), el("span", { class: "version" }, `v${info.version}`));
   caption.append(title, el("p", { class: "prompt", "data-testid": "prompt" }, info.prompt));
   const facts = el("dl", { class: "facts" });
   const fact = (name, value, cls) => { facts.append(el("dt", {}, name), el("dd", { class: cls, "data-testid": cls }, value)); };
@@ -289,7 +323,7 @@ function showAudio(j, event) {
   if (j.audio.has(assetId)) return;
   const kind = pick(event, "kind") || "audio";
   const box = el("figure", { class: "clip", "data-testid": "audio", "data-asset-id": assetId });
-  const player = el("audio", { controls: "", preload: "none" });
+  const player = el("audio", { controls: "", preload: "metadata", "data-testid": "player" });
   const duration = pick(event, "durationSeconds", "duration");
   const caption = el("figcaption");
   caption.append(

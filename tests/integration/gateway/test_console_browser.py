@@ -1,7 +1,9 @@
 """The console in a real browser (headless Chromium from Debian's package, driven by Playwright)
 against the real broker, an image agent, the catalog processor and the gateway under uvicorn:
 a storyboard published from the page fills its contact sheet live, a rating from the page is an
-AssetRated on its topic, a cancel from the page stops a running job and the page says so.
+AssetRated on its topic, a rerender adds the next version, a cancel from the page stops a running
+job and the page says so, a failed scene shows its reason, and music published by another client
+appears in the open project with a player that decodes it.
 
 The browser is not optional here: when Chromium cannot start the test fails, naming the fix.
 ``MEDIA_STREAM_CONSOLE_SCREENSHOT=docs/console.png`` keeps the final screenshot there.
@@ -9,30 +11,18 @@ The browser is not optional here: when Chromium cannot start the test fails, nam
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from media_stream.catalog.processor import CatalogProcessor
-from media_stream.catalog.topics import CatalogTopics
-from media_stream.config import GatewayToken, Settings
 from media_stream.domain.assets import AssetRated, hash_rater
-from media_stream.domain.outcomes import ImageReady
-from media_stream.domain.records import from_record
-from media_stream.gateway.app import create_app
-from media_stream.kafka.partition_reader import read_to_end
-from media_stream.runtime.routes import AgentRoutes
-from media_stream.serde.codec import EventCodec
-from media_stream.storage.filesystem import FilesystemStore
-from tests.integration.catalog.conftest import RATER_KEY, catalog_settings, start_processor  # noqa: F401 - fixtures
-from tests.integration.gateway.conftest import gateway_topics, serving
-from tests.integration.runtime.conftest import COMPACT, RunningAgent, make_routes
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
+from media_stream.domain.outcomes import AudioReady, ImageReady
+from tests.integration.catalog.conftest import RATER_KEY
+from tests.integration.gateway.conftest import OPERATOR, PROJECT, ConsoleEnv, bearer
 
 pytestmark = pytest.mark.kafka
 
@@ -41,67 +31,9 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-OPERATOR = "console-operator-token-0123456789"
-OPERATOR_SCOPES = ["images:write", "images:read", "jobs:read", "assets:read", "assets:rate"]
-PROJECT = "proj-console"
 SCENES = ["a red fox in fresh snow", "the fox finds a lantern", "a lighthouse at dusk", "the fox asleep by the lantern"]
 SLOW_SCENES = [f"slow=2 a long night, hour {n}" for n in range(12)]
 WAIT_MS = 120_000
-
-
-@dataclass
-class ConsoleEnv:
-    url: str
-    settings: Settings
-    bootstrap: str
-    image: AgentRoutes
-    topics: CatalogTopics
-
-    def on_topic(self, topic: str, partitions: int, cls: type) -> list:
-        """Every event of type ``cls`` on ``topic`` (all partitions, up to the end offsets)."""
-        codec = EventCodec.from_settings(self.settings)
-        found = []
-        for messages in read_to_end(self.settings, self.bootstrap, [(topic, p) for p in range(partitions)], 30).values():
-            for message in messages:
-                if message.value is None:
-                    continue
-                decoded = codec.decode(message.value)
-                if decoded.record_name == cls.__name__:
-                    found.append(from_record(cls, decoded.value))
-        return found
-
-
-@pytest.fixture
-def console_env(
-    catalog_settings: Settings,  # noqa: F811 - the catalog's fixture
-    kafka_bootstrap: str,
-    unique_topic: Callable[..., str],
-    start_agent: Callable[..., RunningAgent],
-    start_processor: Callable[[CatalogTopics], CatalogProcessor],  # noqa: F811
-    tmp_path: Path,
-) -> Iterator[ConsoleEnv]:
-    settings = catalog_settings
-    settings.gateway.tokens = [GatewayToken(name="operator", token=OPERATOR, kind="service", scopes=OPERATOR_SCOPES)]
-    settings.gateway.status_view_path = tmp_path / "views" / "status.sqlite"
-    settings.gateway.sse_idle_timeout_s = 60.0
-    image = make_routes(unique_topic, partitions=2)
-    audio = dataclasses.replace(make_routes(unique_topic, partitions=2, medium="audio"), job_status=image.job_status, job_failed=image.job_failed)
-    topics = CatalogTopics(
-        image_ready=image.image_ready,  # type: ignore[arg-type]
-        audio_ready=audio.audio_ready,  # type: ignore[arg-type]
-        assets=unique_topic("assets", partitions=3, config=COMPACT),
-        asset_ratings=unique_topic("ratings", partitions=3, config=COMPACT),
-        assets_dlq=unique_topic("assets-dlq"),
-    )
-    roles = gateway_topics(image, audio, unique_topic("agents", config=COMPACT)) | {
-        "assets": topics.assets, "asset_ratings": topics.asset_ratings, "assets_dlq": topics.assets_dlq,
-    }  # fmt: skip
-    start_agent(ScriptedRenderer(max_batch_size=1), on=image)  # one scene a render: a cancel lands between scenes
-    start_processor(topics)
-    app = create_app(settings, kafka_bootstrap, topics=roles, store=FilesystemStore(settings.storage.root))
-    with serving(app) as url:
-        yield ConsoleEnv(url, settings, kafka_bootstrap, image, topics)
-    app.state.services.close()
 
 
 @pytest.fixture
@@ -166,6 +98,7 @@ def test_console_shows_a_storyboard_live_rates_it_and_cancels_a_running_job(cons
         tile = tiles.nth(index)
         event = ready[f"s{index}"]
         assert tile.get_attribute("data-asset-id") == f"{job_id}:s{index}:v1"
+        assert tile.get_by_test_id("scene").inner_text() == f"scene s{index}"
         assert SCENES[index] in tile.get_by_test_id("prompt").inner_text()
         assert tile.get_by_test_id("seed").inner_text() == str(event.seed)
         assert tile.get_by_test_id("model").inner_text() == event.model
@@ -187,12 +120,15 @@ def test_console_shows_a_storyboard_live_rates_it_and_cancels_a_running_job(cons
     assert rerendered.get_by_test_id("seed").inner_text() == str(ready["s1"].seed)  # the same request again
     expect(sheet.get_by_test_id("job-status")).to_have_text("completed", timeout=WAIT_MS)
     expect(tiles).to_have_count(5)
+    order = [(t.get_attribute("data-scene"), t.get_attribute("data-version")) for t in tiles.all()]
+    assert order == [("s0", "1"), ("s1", "1"), ("s1", "2"), ("s2", "1"), ("s3", "1")]  # v2 beside v1, in scene order
 
     # -- a running job cancelled from the page is shown cancelled -----------------------------------
     page.fill("#scenes", "\n".join(SLOW_SCENES))
     page.click("#publish-button")
     slow = page.locator(f"[data-testid=job]:not([data-job-id='{job_id}'])")
     expect(slow).to_have_count(1, timeout=WAIT_MS)
+    slow_id = slow.get_attribute("data-job-id")
     expect(slow.locator("[data-testid=image-tile][data-loaded=true]")).not_to_have_count(0, timeout=WAIT_MS)  # it is running
     expect(slow.get_by_test_id("job-status")).to_have_text("processing")
     slow.get_by_test_id("cancel").click()
@@ -200,6 +136,30 @@ def test_console_shows_a_storyboard_live_rates_it_and_cancels_a_running_job(cons
     expect(slow.get_by_test_id("cancel")).to_be_hidden()
     assert slow.get_by_test_id("image-tile").count() < len(SLOW_SCENES)
     expect(sheet.get_by_test_id("job-status")).to_have_text("completed")  # the other sheet is untouched
+
+    # -- a scene that fails shows its reason (the storyboard completes with the scenes that rendered) ---
+    page.fill("#scenes", "a calm sea\nfail=permanent a storm at sea")
+    page.click("#publish-button")
+    failing = page.locator(f"[data-testid=job]:not([data-job-id='{job_id}']):not([data-job-id='{slow_id}'])")
+    expect(failing).to_have_count(1, timeout=WAIT_MS)
+    expect(failing.get_by_test_id("failure")).to_contain_text("scripted permanent fault in s1", timeout=WAIT_MS)
+    expect(failing.get_by_test_id("job-status")).to_have_text("completed", timeout=WAIT_MS)
+    expect(failing.locator("[data-testid=image-tile][data-loaded=true]")).to_have_count(1)
+    expect(failing.locator(".job-count")).to_have_text("1 / 2 images")
+
+    # -- music another client publishes into the open project appears with a player ---------------------
+    with httpx.Client(base_url=env.url, timeout=60) as http:
+        posted = http.post("/api/v1/audio/music", json={"projectId": PROJECT, "durationSeconds": 2.0, "style": "ambient"}, headers=bearer(OPERATOR))
+    assert posted.status_code == 202, posted.text
+    music = page.locator(f"[data-job-id='{posted.json()['jobId']}'] [data-testid=audio]")
+    expect(music).to_have_count(1, timeout=WAIT_MS)
+    page.wait_for_function("() => { const a = document.querySelector('[data-testid=player]'); return a && a.readyState >= 1 && a.duration > 0; }", timeout=WAIT_MS)
+    (audio_ready,) = [e for e in env.on_topic(env.audio_ready, 1, AudioReady) if e.job_id == posted.json()["jobId"]]
+    assert abs(music.get_by_test_id("player").evaluate("a => a.duration") - audio_ready.duration_seconds) < 0.1  # the bytes decoded as sound
+
+    # -- the page keeps integers past 2^53 exact (seeds written before seeds were bounded) ------------------
+    parsed = page.evaluate("""async () => (await import('/console/api.js')).parseJson('{"seed": 5063085808929597766, "n": 3, "x": 1.5}')""")
+    assert parsed == {"seed": "5063085808929597766", "n": 3, "x": 1.5}
 
     shot = tmp_path / "console.png"
     page.screenshot(path=str(shot), full_page=True)
