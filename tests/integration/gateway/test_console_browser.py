@@ -31,7 +31,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-SCENES = ["a red fox in fresh snow", "the fox finds a lantern", "a lighthouse at dusk", "the fox asleep by the lantern"]
+SCENES = ["a red fox in fresh snow", "the fox finds a lantern", "a lighthouse at dusk", 'the fox asleep <img src=x onerror="window.pwned=1">']
 SLOW_SCENES = [f"slow=2 a long night, hour {n}" for n in range(12)]
 WAIT_MS = 120_000
 
@@ -166,4 +166,17 @@ def test_console_shows_a_storyboard_live_rates_it_and_cancels_a_running_job(cons
     assert shot.stat().st_size > 10_000
     if os.environ.get("MEDIA_STREAM_CONSOLE_SCREENSHOT"):
         shutil.copyfile(shot, os.environ["MEDIA_STREAM_CONSOLE_SCREENSHOT"])
+
+    # -- data is shown as text, never as markup ---------------------------------------------------------
+    assert SCENES[3] in tiles.nth(4).get_by_test_id("prompt").inner_text()
+    assert tiles.nth(4).locator("img").count() == 1 and page.evaluate("window.pwned") is None
+
+    # -- after a reload: the token is still there (this tab), the project reopens from the catalog ------
+    page.reload()
+    expect(page.get_by_test_id("token-state")).to_have_text("token set (this tab only)")
+    expect(page.locator("#project")).to_have_value(PROJECT)
+    expect(sheet.locator("[data-testid=image-tile][data-loaded=true]")).to_have_count(5, timeout=WAIT_MS)
+    expect(sheet.get_by_test_id("job-status")).to_have_text("completed")
+    expect(page.locator(f"[data-job-id='{slow_id}']").get_by_test_id("job-status")).to_have_text("cancelled")
+    expect(music).to_have_count(1)
     assert page_errors == [], page_errors
