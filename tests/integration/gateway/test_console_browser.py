@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 SCENES = ["a red fox in fresh snow", "the fox finds a lantern", "a lighthouse at dusk", 'the fox asleep <img src=x onerror="window.pwned=1">']
-SLOW_SCENES = [f"slow=2 a long night, hour {n}" for n in range(12)]
+SLOW_SCENES = [f"slow=3 a long night, hour {n}" for n in range(12)]  # 36 s in all: a cancel has time to land
 WAIT_MS = 120_000
 
 
@@ -59,6 +59,7 @@ def browser() -> Iterator[object]:
 def test_console_shows_a_storyboard_live_rates_it_and_cancels_a_running_job(console_env: ConsoleEnv, browser: object, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
+    expect.set_options(timeout=30_000)  # generous: two shared cores run broker, agents, gateway and browser
     env = console_env
     page = browser.new_page(viewport={"width": 1280, "height": 1000})  # type: ignore[attr-defined]
     page_errors: list[str] = []
@@ -131,6 +132,7 @@ def test_console_shows_a_storyboard_live_rates_it_and_cancels_a_running_job(cons
     slow_id = slow.get_attribute("data-job-id")
     expect(slow.locator("[data-testid=image-tile][data-loaded=true]")).not_to_have_count(0, timeout=WAIT_MS)  # it is running
     expect(slow.get_by_test_id("job-status")).to_have_text("processing")
+    assert 0 < slow.locator("progress").evaluate("p => p.value") < 1  # a progress bar, part way
     slow.get_by_test_id("cancel").click()
     expect(slow.get_by_test_id("job-status")).to_have_text("cancelled", timeout=WAIT_MS)
     expect(slow.get_by_test_id("cancel")).to_be_hidden()
@@ -175,6 +177,7 @@ def test_console_shows_a_storyboard_live_rates_it_and_cancels_a_running_job(cons
     page.reload()
     expect(page.get_by_test_id("token-state")).to_have_text("token set (this tab only)")
     expect(page.locator("#project")).to_have_value(PROJECT)
+    expect(page.locator(f"#projects option[value='{PROJECT}']")).to_have_count(1)  # the project list
     expect(sheet.locator("[data-testid=image-tile][data-loaded=true]")).to_have_count(5, timeout=WAIT_MS)
     expect(sheet.get_by_test_id("job-status")).to_have_text("completed")
     expect(page.locator(f"[data-job-id='{slow_id}']").get_by_test_id("job-status")).to_have_text("cancelled")
