@@ -20,9 +20,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from media_stream import __version__
 from media_stream.config import Settings, get_settings
 from media_stream.domain.errors import MediaStreamError, RetriableError, ValidationError
+from media_stream.gateway import console_page
 from media_stream.gateway.auth import TokenTable
 from media_stream.gateway.body_limit import BodySizeLimit
-from media_stream.gateway import console_page
 from media_stream.gateway.routes import audio, files, health, images, jobs, models, projects, styles
 from media_stream.gateway.routes import catalog as catalog_routes
 from media_stream.gateway.services import GatewayServices

@@ -3,37 +3,20 @@
 // storyboard, cancel a running job. Every value from the API reaches the page through
 // textContent, a property or setAttribute, never as markup.
 
-import { ApiError, blobUrl, followJob, getJson, path, pick, postJson, setToken, token } from "./api.js";
+import { ApiError, followJob, getJson, path, pick, postJson, setToken, token } from "./api.js";
+import { audioClip, el, explain, imageFromEvent, imageTile, whenCataloged } from "./assets.js";
 
 const PROJECT_KEY = "media-stream.console.project";
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
-const CATALOG_RETRIES = 10;
 const WATCH_MS = 4000; // how often an open project's job list is read for jobs published elsewhere
 
 const state = { project: null, jobs: new Map(), streams: new Set(), generation: 0 };
 const $ = (id) => document.getElementById(id);
 
-function el(tag, attrs = {}, text) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value !== undefined && value !== null) node.setAttribute(name, String(value));
-  }
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
 function say(text, kind = "info") {
   const message = $("message");
   message.textContent = text || "";
   message.dataset.kind = kind;
-}
-
-function explain(error) {
-  if (error instanceof ApiError) {
-    if (error.status === 401) return `${error.message} — type a token above`;
-    return `${error.status}: ${error.message}`;
-  }
-  return String((error && error.message) || error);
 }
 
 // -- token ------------------------------------------------------------------------------------
@@ -183,24 +166,6 @@ function failure(j, reason) {
   j.root.querySelector(".failures").append(el("li", { "data-testid": "failure" }, text));
 }
 
-function imageFromEvent(event) {
-  const jobId = pick(event, "jobId");
-  const sceneId = pick(event, "sceneId", "part");
-  const version = pick(event, "renderVersion") || 1;
-  return {
-    assetId: pick(event, "assetId") || `${jobId}:${sceneId}:v${version}`,
-    jobId,
-    sceneId,
-    sceneIndex: pick(event, "sceneIndex") || 0,
-    version,
-    prompt: pick(event, "prompt") || "",
-    seed: pick(event, "seed"),
-    model: pick(event, "model") || "",
-    consistency: pick(event, "consistencyScore", "consistency"),
-    storageKey: pick(event, "storageKey", "key") || "",
-  };
-}
-
 function showImage(j, info) {
   // A rerender is a one-scene storyboard (its scene index is 0): a scene keeps the place of its
   // lowest version, and its versions follow one another.
@@ -208,7 +173,7 @@ function showImage(j, info) {
   if (!known || info.version < known.version) j.scenes.set(info.sceneId, { version: info.version, index: info.sceneIndex });
   let tile = j.tiles.get(info.assetId);
   if (!tile) {
-    tile = tileFor(j, info);
+    tile = imageTile(info, actions);
     j.tiles.set(info.assetId, tile);
   }
   const tiles = j.root.querySelector(".tiles");
@@ -224,119 +189,12 @@ function showImage(j, info) {
   paint(j);
 }
 
-function tileFor(j, info) {
-  const tile = el("figure", { class: "tile", "data-testid": "image-tile", "data-asset-id": info.assetId, "data-scene": info.sceneId, "data-version": info.version });
-  const frame = el("div", { class: "frame" });
-  const image = el("img", { "data-testid": "image", alt: `${info.sceneId}: ${info.prompt}`.slice(0, 200) });
-  image.decoding = "async";
-  frame.append(image);
-  tile.append(frame);
-  if (info.storageKey) {
-    blobUrl(info.storageKey)
-      .then((url) => {
-        image.addEventListener("load", () => { tile.dataset.loaded = "true"; }, { once: true });
-        image.src = url;
-      })
-      .catch((error) => { frame.append(el("p", { class: "error" }, `image: ${explain(error)}`)); });
-  }
-  const caption = el("figcaption");
-  const title = el("div", { class: "scene" });
-  title.append(el("strong", { "data-testid": "scene" }, `scene ${info.sceneId}`), el("span", { class: "version" }, `v${info.version}`));
-  caption.append(title, el("p", { class: "prompt", "data-testid": "prompt" }, info.prompt));
-  const facts = el("dl", { class: "facts" });
-  const fact = (name, value, cls) => { facts.append(el("dt", {}, name), el("dd", { class: cls, "data-testid": cls }, value)); };
-  fact("seed", info.seed === undefined ? "—" : String(info.seed), "seed");
-  fact("model", info.model || "—", "model");
-  fact("consistency", typeof info.consistency === "number" ? `${(info.consistency * 100).toFixed(1)}%` : "—", "consistency");
-  caption.append(facts, ratingControls(info.assetId), rerenderButton(info.assetId));
-  tile.append(caption);
-  return tile;
-}
-
-function ratingControls(assetId) {
-  const box = el("div", { class: "rating", role: "group", "aria-label": "rating" });
-  const stateText = el("span", { class: "rating-state muted", "data-testid": "rating-state" });
-  for (let n = 1; n <= 5; n += 1) {
-    const button = el("button", { type: "button", class: "star", "data-rating": n, "aria-pressed": "false", title: `rate ${n} of 5` }, "★");
-    button.addEventListener("click", () => rate(assetId, n, box, stateText));
-    box.append(button);
-  }
-  box.append(stateText);
-  return box;
-}
-
-// An asset just shown may not be cataloged yet: its rating or rerender answers 404 meanwhile.
-async function whenCataloged(call, onWait) {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await call();
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404 && attempt < CATALOG_RETRIES)) throw error;
-      onWait();
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-}
-
-async function rate(assetId, rating, box, stateText) {
-  stateText.textContent = "rating…";
-  try {
-    const answer = await whenCataloged(
-      () => postJson(`/api/v1/projects/${path(state.project)}/assets/${path(assetId)}/rating`, { rating }),
-      () => { stateText.textContent = "waiting for the catalog…"; },
-    );
-    for (const button of box.querySelectorAll(".star")) {
-      button.classList.toggle("on", Number(button.dataset.rating) <= answer.rating);
-      button.setAttribute("aria-pressed", String(Number(button.dataset.rating) === answer.rating));
-    }
-    stateText.textContent = `rated ${answer.rating}`;
-  } catch (error) {
-    stateText.textContent = `not rated: ${explain(error)}`;
-  }
-}
-
-function rerenderButton(assetId) {
-  const button = el("button", { type: "button", class: "secondary rerender", "data-testid": "rerender" }, "Rerender");
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    try {
-      const answer = await whenCataloged(
-        () => postJson(`/api/v1/projects/${path(state.project)}/assets/${path(assetId)}/rerender`, {}),
-        () => say(`rerender of ${assetId}: waiting for the catalog…`),
-      );
-      const j = job(pick(answer, "jobId"));
-      j.status = "queued";
-      paint(j);
-      say(`rerender of ${assetId}: version ${pick(answer, "renderVersion")} queued`);
-      follow(j.jobId, pick(answer, "renderVersion"));
-    } catch (error) {
-      say(`rerender of ${assetId}: ${explain(error)}`, "error");
-    } finally {
-      button.disabled = false;
-    }
-  });
-  return button;
-}
-
 function showAudio(j, event) {
   const assetId = pick(event, "assetId") || `${j.jobId}:audio:v${pick(event, "renderVersion") || 1}`;
   if (j.audio.has(assetId)) return;
-  const kind = pick(event, "kind") || "audio";
-  const box = el("figure", { class: "clip", "data-testid": "audio", "data-asset-id": assetId });
-  const player = el("audio", { controls: "", preload: "metadata", "data-testid": "player" });
-  const duration = pick(event, "durationSeconds", "duration");
-  const caption = el("figcaption");
-  caption.append(
-    el("strong", {}, kind),
-    el("span", { class: "muted" }, ` ${pick(event, "model") || ""}${typeof duration === "number" ? ` · ${duration.toFixed(1)} s` : ""} · v${pick(event, "renderVersion") || 1}`),
-  );
-  const text = pick(event, "prompt") || pick(pick(event, "narration", "narrationRequest") || {}, "text");
-  if (text) caption.append(el("p", { class: "prompt" }, text));
-  box.append(caption, player, ratingControls(assetId), rerenderButton(assetId));
-  const key = pick(event, "storageKey", "key");
-  if (key) blobUrl(key).then((url) => { player.src = url; }).catch((error) => box.append(el("p", { class: "error" }, `audio: ${explain(error)}`)));
-  j.audio.set(assetId, box);
-  j.root.querySelector(".audio").append(box);
+  const clip = audioClip(event, assetId, actions);
+  j.audio.set(assetId, clip);
+  j.root.querySelector(".audio").append(clip);
 }
 
 function showCataloged(entry) {
@@ -424,6 +282,24 @@ async function refreshCatalog(jobId) {
     }
   }
 }
+
+async function rerender(assetId) {
+  try {
+    const answer = await whenCataloged(
+      () => postJson(`/api/v1/projects/${path(state.project)}/assets/${path(assetId)}/rerender`, {}),
+      () => say(`rerender of ${assetId}: waiting for the catalog…`),
+    );
+    const j = job(pick(answer, "jobId"));
+    j.status = "queued";
+    paint(j);
+    say(`rerender of ${assetId}: version ${pick(answer, "renderVersion")} queued`);
+    follow(j.jobId, pick(answer, "renderVersion"));
+  } catch (error) {
+    say(`rerender of ${assetId}: ${explain(error)}`, "error");
+  }
+}
+
+const actions = { project: () => state.project, rerender };
 
 // -- actions ------------------------------------------------------------------------------------
 async function publishStoryboard(event) {

@@ -57,7 +57,7 @@ def test_the_console_is_served_with_its_files_under_a_strict_policy(http: tuple[
 
 def test_no_console_script_writes_markup_and_none_is_fetched_from_elsewhere() -> None:
     scripts = {p.name: p.read_text() for p in CONSOLE_DIR.glob("*.js")}
-    assert set(scripts) == {"api.js", "console.js"}
+    assert set(scripts) == {"api.js", "assets.js", "console.js"}
     for name, text in scripts.items():
         assert not re.search(r"\.(innerHTML|outerHTML)\b|insertAdjacentHTML|document\.write|eval\(", text), name
     for path in CONSOLE_DIR.iterdir():
