@@ -147,7 +147,6 @@ class ConsoleEnv:
     bootstrap: str
     image: AgentRoutes
     topics: CatalogTopics
-    app: Any
 
     @property
     def audio_ready(self) -> str:
@@ -176,6 +175,9 @@ def console_env(
     start_processor: Callable[[CatalogTopics], CatalogProcessor],  # noqa: F811
     tmp_path: Path,
 ) -> Iterator[ConsoleEnv]:
+    """What the console talks to: the gateway under uvicorn on fresh image and audio routes with
+    the catalog's topics, an image agent (the scripted stand-in: ``slow=N`` and ``fail=permanent``
+    in a prompt), an audio agent and the catalog processor; tokens OPERATOR and VIEWER."""
     settings = catalog_settings
     settings.gateway.tokens = [
         GatewayToken(name="operator", token=OPERATOR, kind="service", scopes=OPERATOR_SCOPES),
@@ -200,5 +202,5 @@ def console_env(
     start_processor(topics)
     app = create_app(settings, kafka_bootstrap, topics=roles, store=FilesystemStore(settings.storage.root))
     with serving(app) as url:
-        yield ConsoleEnv(url, settings, kafka_bootstrap, image, topics, app)
+        yield ConsoleEnv(url, settings, kafka_bootstrap, image, topics)
     app.state.services.close()
