@@ -97,6 +97,11 @@ class CatalogClient:
         self.view.catch_up()
         return self.view.assets(project_id, render_version)
 
+    def projects(self) -> list[tuple[str, int]]:
+        """(projectId, number of assets) of every cataloged project."""
+        self.view.catch_up()
+        return self.view.projects()
+
     def asset(self, project_id: str, asset: str) -> AssetCataloged:
         validate_id("projectId", project_id)
         parse_asset_id(asset)

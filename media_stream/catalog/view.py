@@ -102,6 +102,10 @@ class CatalogView:
         sql += " ORDER BY job_id, scene_index, part, render_version"
         return [e for (value,) in self.db.execute(sql, args) if (e := self._decode(AssetCataloged, value)) is not None]
 
+    def projects(self) -> list[tuple[str, int]]:
+        """(projectId, number of assets) of every project in the catalog, by id."""
+        return list(self.db.execute("SELECT project_id, COUNT(*) FROM assets GROUP BY project_id ORDER BY project_id"))
+
     def asset(self, project_id: str, asset_id: str) -> AssetCataloged | None:
         row = self.db.execute("SELECT value FROM assets WHERE project_id = ? AND asset_id = ?", (project_id, asset_id)).fetchone()
         return self._decode(AssetCataloged, row[0]) if row else None

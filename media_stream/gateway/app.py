@@ -20,9 +20,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from media_stream import __version__
 from media_stream.config import Settings, get_settings
 from media_stream.domain.errors import MediaStreamError, RetriableError, ValidationError
+from media_stream.gateway import console_page
 from media_stream.gateway.auth import TokenTable
 from media_stream.gateway.body_limit import BodySizeLimit
-from media_stream.gateway.routes import audio, health, images, jobs, models, styles
+from media_stream.gateway.routes import audio, files, health, images, jobs, models, projects, styles
 from media_stream.gateway.routes import catalog as catalog_routes
 from media_stream.gateway.services import GatewayServices
 
@@ -65,6 +66,9 @@ def create_app(
     app.include_router(models.router, prefix="/api/v1/models", tags=["models"])
     app.include_router(jobs.router, prefix="/api/v1/jobs", tags=["jobs"])
     app.include_router(catalog_routes.router, prefix="/api/v1", tags=["catalog"])
+    app.include_router(projects.router, prefix="/api/v1", tags=["catalog"])
+    app.include_router(files.router, prefix="/api/v1", tags=["files"])
+    app.include_router(console_page.router)
     return app
 
 

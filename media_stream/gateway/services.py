@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,12 @@ class GatewayServices:
         self._status_lock = threading.Lock()
 
     # -- publishing ------------------------------------------------------------------------------
-    def publish(self, request: Any) -> Any:
-        """Validate and publish one request event (flushed); returns the publisher's Published."""
+    def publish(self, request: Any, headers: tuple[tuple[str, bytes], ...] = ()) -> Any:
+        """Validate and publish one request event (flushed, with extra ``headers``: a rerender's
+        ``replay-of``); returns the publisher's Published."""
         request.validate()
         sent_ms = int(time.time() * 1000)
-        published = self.client.publisher.publish(request)  # the topic carrying its event type
+        published = self.client.publisher.publish(request, headers=headers)  # the topic carrying its event type
         self.client.publisher.flush()
         if not isinstance(request, CancelRequested):
             with self._lock:
@@ -58,13 +60,24 @@ class GatewayServices:
 
     def status(self, job_id: str) -> StatusRow | None:
         """The job's row of the job-status view, caught up with the compacted topic first."""
+        return self._caught_up_view(lambda view: view.get(job_id))
+
+    def project_jobs(self, project_id: str) -> list[StatusRow]:
+        """The project's rows of the job-status view (latest first), caught up first."""
+        return self._caught_up_view(lambda view: view.jobs_of(project_id))
+
+    def status_projects(self) -> list[str]:
+        """Every project with a job in the job-status view."""
+        return self._caught_up_view(lambda view: view.projects())
+
+    def _caught_up_view(self, read: Callable[[StatusView], Any]) -> Any:
         with self._status_lock:  # one SQLite writer at a time
             view = StatusView(self.status_view_path, self.settings, self.client.topic("job_status"), self.bootstrap)
             try:
-                row, _ = view.query(job_id)
+                view.catch_up()
+                return read(view)
             finally:
                 view.close()
-        return row
 
     @property
     def store(self) -> Any:

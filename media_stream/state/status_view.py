@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS status (
     job_id TEXT PRIMARY KEY, project_id TEXT, request_id TEXT, status TEXT, progress REAL,
     error TEXT, render_version INTEGER, updated_ms INTEGER
 );
+CREATE INDEX IF NOT EXISTS status_by_project ON status (project_id, updated_ms);
 """ + POSITIONS_TABLE
 
 
@@ -76,6 +77,15 @@ class StatusView:
     def get(self, job_id: str) -> StatusRow | None:
         row = self.db.execute("SELECT * FROM status WHERE job_id = ?", (job_id,)).fetchone()
         return StatusRow(*row) if row else None
+
+    def jobs_of(self, project_id: str, limit: int = 200) -> list[StatusRow]:
+        """The project's jobs, latest update first (at most ``limit``)."""
+        rows = self.db.execute("SELECT * FROM status WHERE project_id = ? ORDER BY updated_ms DESC LIMIT ?", (project_id, limit))
+        return [StatusRow(*row) for row in rows]
+
+    def projects(self) -> list[str]:
+        """Every project with a job in the view, by id."""
+        return [p for (p,) in self.db.execute("SELECT DISTINCT project_id FROM status ORDER BY project_id")]
 
     def query(self, job_id: str) -> tuple[StatusRow | None, float]:
         """Catch up, then look up; returns the row and the milliseconds the lookup took."""

@@ -4,6 +4,9 @@
 - POST /api/v1/projects/{projectId}/assets/{assetId}/rating: rate an asset 1..5 (AssetRated)
 - GET  /api/v1/quality[?project=P]: ratings against the > 4/5 target, consistency against > 90%
 - DELETE /api/v1/projects/{projectId}: forget the project's catalog, ratings and files (service tokens)
+- GET  /api/v1/projects: every project in the catalog or the job-status view (the console's list)
+- POST /api/v1/projects/{projectId}/assets/{assetId}/rerender: the asset's request again under
+  the next render version (the catalog client's rerender, with its ``replay-of`` lineage)
 
 Mounted with ``app.include_router(catalog.router, prefix="/api/v1", tags=["catalog"])``. A user's
 rating is by the token's name; a service token may rate on behalf of ``raterId``. Rater ids are
@@ -37,6 +40,10 @@ class Rating(BaseModel):
 
 def _catalog(request: Request) -> Any:
     return request.app.state.services.client.catalog
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.services
 
 
 def _not_found(message: str) -> HTTPException:
@@ -115,3 +122,50 @@ def forget_project(
     with _LOCK:
         report = _catalog(request).forget_project(project_id)
     return {"projectId": report.project_id, "assets": report.assets, "ratings": report.ratings, "files": report.files}
+
+
+@router.get("/projects")
+def list_projects(request: Request, _: Principal = Depends(require_user_or_service("assets:read"))) -> list[dict]:
+    """Every project with a cataloged asset or a job status, by id, with its number of assets."""
+    with _LOCK:
+        assets = dict(_catalog(request).projects())
+    known = set(assets) | set(_services(request).status_projects())
+    return [{"projectId": p, "assets": assets.get(p, 0)} for p in sorted(known)]
+
+
+@router.post("/projects/{project_id}/assets/{asset_id}/rerender", status_code=202)
+def rerender_asset(
+    request: Request,
+    project_id: str,
+    asset_id: str,
+    principal: Principal = Depends(require_user_or_service("assets:read")),
+) -> dict:
+    """Publishes the asset's exact request again under the next render version (a one-scene
+    storyboard for an image); needs ``images:write`` for an image, ``audio:write`` for audio."""
+    try:
+        validate_id("projectId", project_id)
+        parse_asset_id(asset_id)
+    except ValidationError:
+        raise _not_found(f"no asset {asset_id!r} in project {project_id!r}") from None
+    catalog = _catalog(request)
+    with _LOCK:
+        try:
+            entry = catalog.asset(project_id, asset_id)
+        except AssetNotFound:
+            raise _not_found(f"no asset {asset_id!r} in project {project_id!r}") from None
+        scope = "images:write" if entry.kind == "image" else "audio:write"
+        if not principal.has_scope(scope):
+            raise HTTPException(403, {"error": "forbidden", "message": f"the token '{principal.name}' lacks the scope '{scope}'"})
+        rerender, source = catalog.rerender_request(project_id, asset_id)
+    published = _services(request).publish(rerender, headers=(("replay-of", source.encode()),) if source else ())
+    base = str(request.base_url).rstrip("/")
+    return {
+        "jobId": rerender.job_id,
+        "projectId": rerender.project_id,
+        "requestId": rerender.request_id,
+        "renderVersion": rerender.render_version,
+        "assetId": asset_id,
+        "status": "queued",
+        "topic": published.topic,
+        "eventsUrl": f"{base}/api/v1/jobs/{rerender.job_id}/events?renderVersion={rerender.render_version}",
+    }

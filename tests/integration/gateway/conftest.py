@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
+from media_stream.catalog.processor import CatalogProcessor
+from media_stream.catalog.topics import CatalogTopics
 from media_stream.config import GatewayToken, Settings
 from media_stream.domain.records import from_record
 from media_stream.domain.requests import REQUEST_TYPES
@@ -18,11 +26,17 @@ from media_stream.kafka.partition_reader import read_to_end
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
 from media_stream.storage.filesystem import FilesystemStore
-from tests.integration.runtime.conftest import COMPACT, make_routes, routes, settings, start_agent  # noqa: F401 - pytest fixtures
+from tests.integration.catalog.conftest import catalog_settings, start_processor  # noqa: F401 - pytest fixtures
+from tests.integration.runtime.conftest import COMPACT, RunningAgent, make_routes, routes, settings, start_agent  # noqa: F401 - pytest fixtures
+from tests.integration.runtime.scripted_renderer import ScriptedRenderer
 
 USER = "user-token-0123456789abcdef"
 SERVICE = "service-token-0123456789abcdef"
 READER = "reader-token-0123456789abcdef"
+OPERATOR = "console-operator-token-0123456789"  # a service token: cancel is for service tokens
+OPERATOR_SCOPES = ["images:write", "images:read", "audio:write", "jobs:read", "assets:read", "assets:rate"]
+VIEWER = "viewer-token-0123456789abcdef"  # reads, cannot write or rate
+PROJECT = "proj-console"
 USER_SCOPES = ["images:write", "images:read", "audio:write", "audio:read", "jobs:read"]
 
 
@@ -99,25 +113,94 @@ class ServedGateway:
     gateway: Gateway
 
 
-@pytest.fixture
-def served_gateway(gateway: Gateway) -> Iterator[ServedGateway]:
-    """The same app under a real uvicorn on a free port (streaming as a client sees it)."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` under a real uvicorn on a free port, on a thread; yields its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(gateway.http.app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, name="gateway-uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
-    yield ServedGateway(f"http://127.0.0.1:{port}", gateway)
-    server.should_exit = True
-    thread.join(15)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+@pytest.fixture
+def served_gateway(gateway: Gateway) -> Iterator[ServedGateway]:
+    """The same app under a real uvicorn on a free port (streaming as a client sees it)."""
+    with serving(gateway.http.app) as url:
+        yield ServedGateway(url, gateway)
+
+
+@dataclass
+class ConsoleEnv:
+    url: str
+    settings: Settings
+    bootstrap: str
+    image: AgentRoutes
+    topics: CatalogTopics
+
+    @property
+    def audio_ready(self) -> str:
+        return self.topics.audio_ready
+
+    def on_topic(self, topic: str, partitions: int, cls: type) -> list:
+        """Every event of type ``cls`` on ``topic`` (all partitions, up to the end offsets)."""
+        codec = EventCodec.from_settings(self.settings)
+        found = []
+        for messages in read_to_end(self.settings, self.bootstrap, [(topic, p) for p in range(partitions)], 30).values():
+            for message in messages:
+                if message.value is None:
+                    continue
+                decoded = codec.decode(message.value)
+                if decoded.record_name == cls.__name__:
+                    found.append(from_record(cls, decoded.value))
+        return found
+
+
+@pytest.fixture
+def console_env(
+    catalog_settings: Settings,  # noqa: F811 - the catalog's fixture
+    kafka_bootstrap: str,
+    unique_topic: Callable[..., str],
+    start_agent: Callable[..., RunningAgent],
+    start_processor: Callable[[CatalogTopics], CatalogProcessor],  # noqa: F811
+    tmp_path: Path,
+) -> Iterator[ConsoleEnv]:
+    """What the console talks to: the gateway under uvicorn on fresh image and audio routes with
+    the catalog's topics, an image agent (the scripted stand-in: ``slow=N`` and ``fail=permanent``
+    in a prompt), an audio agent and the catalog processor; tokens OPERATOR and VIEWER."""
+    settings = catalog_settings
+    settings.gateway.tokens = [
+        GatewayToken(name="operator", token=OPERATOR, kind="service", scopes=OPERATOR_SCOPES),
+        GatewayToken(name="viewer", token=VIEWER, kind="user", scopes=["assets:read", "jobs:read"]),
+    ]
+    settings.gateway.status_view_path = tmp_path / "views" / "status.sqlite"
+    settings.gateway.sse_idle_timeout_s = 60.0
+    image = make_routes(unique_topic, partitions=2)
+    audio = dataclasses.replace(make_routes(unique_topic, partitions=2, medium="audio"), job_status=image.job_status, job_failed=image.job_failed)
+    topics = CatalogTopics(
+        image_ready=image.image_ready,  # type: ignore[arg-type]
+        audio_ready=audio.audio_ready,  # type: ignore[arg-type]
+        assets=unique_topic("assets", partitions=3, config=COMPACT),
+        asset_ratings=unique_topic("ratings", partitions=3, config=COMPACT),
+        assets_dlq=unique_topic("assets-dlq"),
+    )
+    roles = gateway_topics(image, audio, unique_topic("agents", config=COMPACT)) | {
+        "assets": topics.assets, "asset_ratings": topics.asset_ratings, "assets_dlq": topics.assets_dlq,
+    }  # fmt: skip
+    start_agent(ScriptedRenderer(max_batch_size=1), on=image)  # one scene a render: a cancel lands between scenes
+    start_agent(on=audio, medium="audio")  # eSpeak NG and procedural music
+    start_processor(topics)
+    app = create_app(settings, kafka_bootstrap, topics=roles, store=FilesystemStore(settings.storage.root))
+    with serving(app) as url:
+        yield ConsoleEnv(url, settings, kafka_bootstrap, image, topics)
+    app.state.services.close()
