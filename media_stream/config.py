@@ -118,6 +118,12 @@ class SdxlSettings(BaseModel):
     attention_slicing: bool = Field(default=False, description="Slice attention (less memory, slower).")
     vae_tiling: bool = Field(default=False, description="Decode the VAE in tiles (large images, less memory).")
     torch_compile: bool = Field(default=False, description="torch.compile the UNet (slow first render).")
+    oom_recovery_calls: int = Field(
+        default=50,
+        ge=1,
+        description="After an out-of-memory, this many successful renders in a row turn low-memory mode off, "
+        "then double the lowered batch cap (one step each time).",
+    )
     controlnet_model: str | None = Field(
         default="diffusers/controlnet-canny-sdxl-1.0",
         description=(

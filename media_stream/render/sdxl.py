@@ -10,13 +10,16 @@
   components) on the canny edges of that image; a scene with character references passes
   their CLIP image embeddings to the IP-Adapter, several characters as several image tokens.
 - CUDA out of memory: split the batch and retry (remembering the smaller batch size), then
-  enable attention slicing and VAE tiling, and only then raise a PermanentError.
+  enable attention slicing and VAE tiling, and only then raise a PermanentError. Retries run
+  outside the ``except`` block after ``gc.collect()`` and ``empty_cache()``; after
+  ``sdxl.oom_recovery_calls`` successes in a row, low-memory mode goes off, then the cap doubles.
 - Progress and cancel go through ``RenderHooks`` (``callback_on_step_end``; a cancel sets
   ``pipeline._interrupt`` so no further step runs) and end in ``RenderCancelled``.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import logging
@@ -32,7 +35,7 @@ from media_stream.domain.scenes import SceneWork
 from media_stream.domain.styles import image_style
 from media_stream.render.base import RenderedImage, RenderHooks
 from media_stream.render.canny import canny_control_image
-from media_stream.render.sdxl_loading import LoadedPipelines, enable_low_memory, load_pipelines
+from media_stream.render.sdxl_loading import LoadedPipelines, disable_low_memory, enable_low_memory, load_pipelines
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,8 @@ class SdxlRenderer:
         self.settings = settings
         self.max_batch_size = max_batch_size
         self._loaded: LoadedPipelines | None = None
-        self._batch_cap = max_batch_size  # lowered after an out-of-memory split
+        self._batch_cap = max_batch_size  # lowered after an out-of-memory split, raised again after successes
+        self._successes = 0  # pipeline calls in a row without running out of memory
         self._reference_embeds: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
         self._embedder: Any = None
         self.pipeline_calls: list[int] = []  # batch size of each pipeline call (observability, tests)
@@ -89,37 +93,67 @@ class SdxlRenderer:
             groups.setdefault(work.batch_key, []).append(index)
         results: list[RenderedImage | None] = [None] * len(batch)
         for indices in groups.values():
-            for start in range(0, len(indices), self._batch_cap):
+            start = 0
+            while start < len(indices):  # the cap may change between chunks (OOM, recovery)
                 chunk = indices[start : start + self._batch_cap]
                 for index, image in zip(chunk, self._render_resilient([batch[i] for i in chunk], hooks)):
                     results[index] = image
+                start += len(chunk)
         return [image for image in results if image is not None]
 
     def _render_resilient(self, items: list[SceneWork], hooks: RenderHooks | None) -> list[RenderedImage]:
-        """The OOM policy: split the batch, then slicing + tiling, then a PermanentError."""
-        try:
-            return self._render_call(items, hooks)
-        except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
+        """The OOM policy: split the batch, then slicing + tiling, then a PermanentError.
+
+        Every retry runs after leaving the ``except`` block, with the failure kept only as text:
+        the exception's traceback holds the failed call's frames and with them its tensors
+        (activations, latents), which would otherwise stay allocated during the retry."""
+        while True:
+            failure: str | None = None
+            try:
+                images = self._render_call(items, hooks)
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                failure = f"{type(exc).__name__}: {exc}"
+            if failure is None:
+                self._note_success()
+                return images
             self._free_memory()
+            self._successes = 0
             if len(items) > 1:
                 half = (len(items) + 1) // 2
                 self._batch_cap = max(1, min(self._batch_cap, half))
                 log.warning("CUDA out of memory at batch %d: splitting (batch cap now %d)", len(items), self._batch_cap)
                 return self._render_resilient(items[:half], hooks) + self._render_resilient(items[half:], hooks)
-            if not self.loaded.low_memory:
-                log.warning("CUDA out of memory at batch 1: enabling attention slicing (without IP-Adapter) and VAE tiling")
-                enable_low_memory(self.loaded)
-                return self._render_resilient(items, hooks)
-            work = items[0]
-            raise PermanentError(
-                f"CUDA out of memory rendering scene {work.scene_id!r} at {work.width}x{work.height}, "
-                f"{work.steps} steps, even alone with attention slicing (unless IP-Adapter is loaded) and VAE tiling: {exc}"
-            ) from exc
+            if self.loaded.low_memory:
+                work = items[0]
+                raise PermanentError(
+                    f"CUDA out of memory rendering scene {work.scene_id!r} at {work.width}x{work.height}, "
+                    f"{work.steps} steps, even alone with attention slicing (unless IP-Adapter is loaded) and VAE tiling: {failure}"
+                )
+            log.warning("CUDA out of memory at batch 1: enabling attention slicing (without IP-Adapter) and VAE tiling")
+            enable_low_memory(self.loaded)
+
+    def _note_success(self) -> None:
+        """After ``oom_recovery_calls`` successful calls in a row, undo one step of the OOM policy:
+        first leave low-memory mode, then double the batch cap (up to ``max_batch_size``).
+        An out-of-memory that comes back simply takes the policy again."""
+        if self._batch_cap >= self.max_batch_size and not self.loaded.low_memory:
+            return
+        self._successes += 1
+        if self._successes < self.settings.oom_recovery_calls:
+            return
+        self._successes = 0
+        if self.loaded.low_memory:
+            disable_low_memory(self.loaded, self.settings)
+            log.info("%d renders without running out of memory: low-memory mode off", self.settings.oom_recovery_calls)
+        else:
+            self._batch_cap = min(self.max_batch_size, self._batch_cap * 2)
+            log.info("%d renders without running out of memory: batch cap back to %d", self.settings.oom_recovery_calls, self._batch_cap)
 
     def _free_memory(self) -> None:
-        if torch.cuda.is_available():
+        gc.collect()  # the failed call's tensors, now unreferenced, and any cycles holding them
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
             torch.cuda.empty_cache()
 
     def _render_call(self, items: list[SceneWork], hooks: RenderHooks | None) -> list[RenderedImage]:

@@ -122,6 +122,16 @@ def enable_low_memory(loaded: LoadedPipelines) -> None:
     loaded.low_memory = True
 
 
+def disable_low_memory(loaded: LoadedPipelines, settings: SdxlSettings) -> None:
+    """Back to the configured memory options (what ``load_pipelines`` set up)."""
+    if not loaded.ip_adapter and not settings.attention_slicing:
+        loaded.base.disable_attention_slicing()
+    if not settings.vae_tiling:
+        loaded.base.vae.disable_tiling()
+    loaded.base.vae.disable_slicing()
+    loaded.low_memory = False
+
+
 def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
     from diffusers import ControlNetModel, StableDiffusionXLControlNetPipeline, StableDiffusionXLPipeline
 
