@@ -102,7 +102,12 @@ class SdxlSettings(BaseModel):
         default="stabilityai/stable-diffusion-xl-base-1.0",
         description="SDXL base: hub id or local diffusers folder.",
     )
-    variant: str | None = Field(default=None, description="Weight variant to load, e.g. 'fp16'.")
+    variant: str | None = Field(
+        default="auto",
+        description="Weight files of the base and the ControlNet: 'auto' loads the 'fp16' variant files on CUDA and "
+        "the full files on CPU, each falling back to the other (the log says which loaded); 'fp16' (or another "
+        "variant) first, then the full files; None: the full files only.",
+    )
     cache_dir: Path | None = Field(default=None, description="Hugging Face cache; unset: HF_HOME's.")
     scheduler: Literal["dpm_multistep", "dpm_multistep_karras", "euler", "euler_ancestral", "ddim", "model"] = Field(
         default="dpm_multistep",
