@@ -129,6 +129,13 @@ class SdxlSettings(BaseModel):
         description="After an out-of-memory, this many successful renders in a row turn low-memory mode off, "
         "then double the lowered batch cap (one step each time).",
     )
+    max_prompt_chunks: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="CLIP reads 77 tokens; longer prompts are encoded in windows of 75 tokens, up to this many "
+        "(4: 300 tokens). The rest is not encoded, and the outcome says so (ImageReady.promptOmitted).",
+    )
     controlnet_model: str | None = Field(
         default="diffusers/controlnet-canny-sdxl-1.0",
         description=(

@@ -15,6 +15,8 @@
   enable attention slicing and VAE tiling, and only then raise a PermanentError. Retries run
   outside the ``except`` block after ``gc.collect()`` and ``empty_cache()``; after
   ``sdxl.oom_recovery_calls`` successes in a row, low-memory mode goes off, then the cap doubles.
+- Prompts past CLIP's 77 tokens are encoded in chunks (``sdxl_prompts``), up to
+  ``sdxl.max_prompt_chunks`` windows; what lies beyond is named in ``RenderedImage.prompt_omitted``.
 - Progress and cancel go through ``RenderHooks`` (``callback_on_step_end``; a cancel sets
   ``pipeline._interrupt`` so no further step runs) and end in ``RenderCancelled``.
 """
@@ -38,6 +40,7 @@ from media_stream.domain.styles import image_style
 from media_stream.render.base import RenderedImage, RenderHooks
 from media_stream.render.canny import canny_control_image
 from media_stream.render.sdxl_loading import LoadedPipelines, disable_low_memory, enable_low_memory, load_pipelines
+from media_stream.render.sdxl_prompts import encode_long_prompts, omitted_text, window_count
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +94,8 @@ class SdxlRenderer:
     def render(self, batch: Sequence[SceneWork], hooks: RenderHooks | None = None) -> list[RenderedImage]:
         """Every item, in order; incompatible items (different batch keys) go in separate calls."""
         groups: OrderedDict[tuple, list[int]] = OrderedDict()
-        for index, work in enumerate(batch):
-            groups.setdefault(work.batch_key, []).append(index)
+        for index, work in enumerate(batch):  # a long prompt's CLIP windows are part of its shape
+            groups.setdefault((work.batch_key, self._windows(work)), []).append(index)
         results: list[RenderedImage | None] = [None] * len(batch)
         for indices in groups.values():
             start = 0
@@ -188,6 +191,7 @@ class SdxlRenderer:
             pipe.set_ip_adapter_scale(first.ip_adapter_scale)
             kwargs["ip_adapter_image_embeds"] = [self._ip_embeds(pipe, items, first.guidance > 1.0)]
         self._select_lora(pipe, first.style)
+        omitted = self._encode_prompts(pipe, items, kwargs)
 
         state = {"steps": 0, "cancelled": False}
 
@@ -206,14 +210,35 @@ class SdxlRenderer:
         if state["cancelled"]:
             raise RenderCancelled(f"cancelled after {state['steps']} of {first.steps} steps")
         elapsed_ms = int((time.perf_counter() - started) * 1000)
-        return [self._rendered(work, image, elapsed_ms // len(items)) for work, image in zip(items, images)]
+        return [
+            self._rendered(work, image, elapsed_ms // len(items), lost) for work, image, lost in zip(items, images, omitted)
+        ]
+
+    def _windows(self, work: SceneWork) -> int:
+        pipe, chunks = self.loaded.base, self.settings.max_prompt_chunks
+        return max(window_count(pipe, work.prompt, chunks), window_count(pipe, work.negative_prompt, chunks))
+
+    def _encode_prompts(self, pipe: Any, items: list[SceneWork], kwargs: dict[str, Any]) -> list[str | None]:
+        """Prompts past one CLIP window become chunked embeddings in ``kwargs``; returns what each
+        prompt lost past ``sdxl.max_prompt_chunks`` windows (None: all of it was encoded)."""
+        chunks = self.settings.max_prompt_chunks
+        if self._windows(items[0]) > 1:
+            encoded = encode_long_prompts(pipe, kwargs.pop("prompt"), kwargs.pop("negative_prompt"), self.loaded.device, chunks)
+            kwargs.update(encoded.kwargs)
+            omitted = encoded.omitted
+        else:
+            omitted = [omitted_text(pipe, w.prompt, chunks) for w in items]
+        for work, lost in zip(items, omitted):
+            if lost:
+                log.warning("scene %s: prompt past %d CLIP windows, not encoded: %r", work.scene_id, chunks, lost)
+        return omitted
 
     def _call_pipeline(self, pipe: Any, kwargs: dict[str, Any]) -> list[Any]:
         """The one place the diffusers pipeline runs (tests patch it to simulate OOM)."""
         with torch.inference_mode():
             return pipe(**kwargs).images
 
-    def _rendered(self, work: SceneWork, image: Any, render_ms: int) -> RenderedImage:
+    def _rendered(self, work: SceneWork, image: Any, render_ms: int, prompt_omitted: str | None = None) -> RenderedImage:
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")
         data = buffer.getvalue()
@@ -232,6 +257,7 @@ class SdxlRenderer:
             model=self.model_label(work),
             render_ms=render_ms,
             consistency=consistency,
+            prompt_omitted=prompt_omitted,
         )
 
     def model_label(self, work: SceneWork) -> str:
