@@ -102,7 +102,12 @@ class SdxlSettings(BaseModel):
         default="stabilityai/stable-diffusion-xl-base-1.0",
         description="SDXL base: hub id or local diffusers folder.",
     )
-    variant: str | None = Field(default=None, description="Weight variant to load, e.g. 'fp16'.")
+    variant: str | None = Field(
+        default="auto",
+        description="Weight files of the base and the ControlNet: 'auto' loads the 'fp16' variant files on CUDA and "
+        "the full files on CPU, each falling back to the other (the log says which loaded); 'fp16' (or another "
+        "variant) first, then the full files; None: the full files only.",
+    )
     cache_dir: Path | None = Field(default=None, description="Hugging Face cache; unset: HF_HOME's.")
     scheduler: Literal["dpm_multistep", "dpm_multistep_karras", "euler", "euler_ancestral", "ddim", "model"] = Field(
         default="dpm_multistep",
@@ -118,6 +123,19 @@ class SdxlSettings(BaseModel):
     attention_slicing: bool = Field(default=False, description="Slice attention (less memory, slower).")
     vae_tiling: bool = Field(default=False, description="Decode the VAE in tiles (large images, less memory).")
     torch_compile: bool = Field(default=False, description="torch.compile the UNet (slow first render).")
+    oom_recovery_calls: int = Field(
+        default=50,
+        ge=1,
+        description="After an out-of-memory, this many successful renders in a row turn low-memory mode off, "
+        "then double the lowered batch cap (one step each time).",
+    )
+    max_prompt_chunks: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="CLIP reads 77 tokens; longer prompts are encoded in windows of 75 tokens, up to this many "
+        "(4: 300 tokens). The rest is not encoded, and the outcome says so (ImageReady.promptOmitted).",
+    )
     controlnet_model: str | None = Field(
         default="diffusers/controlnet-canny-sdxl-1.0",
         description=(

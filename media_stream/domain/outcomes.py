@@ -52,6 +52,7 @@ class ImageReady(OutcomeEnvelope):
     source_request: StoryboardRequested | None = None  # a one-scene storyboard that renders this image again
     request_source: str | None = None  # topic/partition/offset of the request
     replay_of: str | None = None  # the request's replay-of header
+    prompt_omitted: str | None = None  # the end of the prompt the text encoders did not see
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ class RenderedImage:
     render_ms: int
     # Image-embedding cosine to the scene's character references (None: not scored).
     consistency: float | None = None
+    # The end of the prompt the text encoders did not see (past their token limit); None: all seen.
+    prompt_omitted: str | None = None
 
 
 @dataclass

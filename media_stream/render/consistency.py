@@ -87,7 +87,7 @@ class ClipImageEmbedder:
             return
         from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
-        from media_stream.render.sdxl_loading import hub_offline, load_or_explain, resolve_reference
+        from media_stream.render.sdxl_hub import hub_offline, load_or_explain, resolve_reference
 
         offline = hub_offline() if self.local_files_only is None else self.local_files_only
         source = resolve_reference("consistency model (sdxl.consistency_model)", self.model)

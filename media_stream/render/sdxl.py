@@ -3,20 +3,27 @@
 - Loads once (``load()``, see ``sdxl_loading``) and stays warm.
 - A batch of compatible scenes (equal ``SceneWork.batch_key``, any projects) is ONE pipeline call
   with one CPU ``torch.Generator`` per image, seeded from ``SceneWork.seed``: the initial noise
-  of each image is exactly the noise it would get alone. The result equals the image rendered
-  alone up to floating-point reassociation in batched matmuls: on CPU float32 the decoded 8-bit
-  pixels differ by at most ``BATCH_PIXEL_TOLERANCE`` (measured: usually 0, at most 1).
+  of each image is exactly the noise it would get alone. On CPU a single render is bitwise the
+  direct diffusers call with the same inputs, and a batch is bitwise diffusers' batch call
+  (tests/unit/render/test_sdxl_fidelity.py). A batch differs from the images rendered alone
+  only by floating-point reassociation in batched matmuls/convolutions: measured at most
+  1.2e-6 in float32, so at most ``BATCH_PIXEL_TOLERANCE`` = 1 level of the 8-bit pixels.
 - A scene with a control image renders through StableDiffusionXLControlNetPipeline (same
   components) on the canny edges of that image; a scene with character references passes
   their CLIP image embeddings to the IP-Adapter, several characters as several image tokens.
 - CUDA out of memory: split the batch and retry (remembering the smaller batch size), then
-  enable attention slicing and VAE tiling, and only then raise a PermanentError.
+  enable attention slicing and VAE tiling, and only then raise a PermanentError. Retries run
+  outside the ``except`` block after ``gc.collect()`` and ``empty_cache()``; after
+  ``sdxl.oom_recovery_calls`` successes in a row, low-memory mode goes off, then the cap doubles.
+- Prompts past CLIP's 77 tokens are encoded in chunks (``sdxl_prompts``), up to
+  ``sdxl.max_prompt_chunks`` windows; what lies beyond is named in ``RenderedImage.prompt_omitted``.
 - Progress and cancel go through ``RenderHooks`` (``callback_on_step_end``; a cancel sets
   ``pipeline._interrupt`` so no further step runs) and end in ``RenderCancelled``.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import logging
@@ -32,11 +39,12 @@ from media_stream.domain.scenes import SceneWork
 from media_stream.domain.styles import image_style
 from media_stream.render.base import RenderedImage, RenderHooks
 from media_stream.render.canny import canny_control_image
-from media_stream.render.sdxl_loading import LoadedPipelines, enable_low_memory, load_pipelines
+from media_stream.render.sdxl_loading import LoadedPipelines, disable_low_memory, enable_low_memory, load_pipelines
+from media_stream.render.sdxl_prompts import encode_long_prompts, omitted_text, window_count
 
 log = logging.getLogger(__name__)
 
-BATCH_PIXEL_TOLERANCE = 2  # max |batched - alone| per 8-bit channel (see module doc)
+BATCH_PIXEL_TOLERANCE = 1  # max |batched - alone| per 8-bit channel: a float difference < 1/255 (see module doc)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -52,7 +60,8 @@ class SdxlRenderer:
         self.settings = settings
         self.max_batch_size = max_batch_size
         self._loaded: LoadedPipelines | None = None
-        self._batch_cap = max_batch_size  # lowered after an out-of-memory split
+        self._batch_cap = max_batch_size  # lowered after an out-of-memory split, raised again after successes
+        self._successes = 0  # pipeline calls in a row without running out of memory
         self._reference_embeds: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
         self._embedder: Any = None
         self.pipeline_calls: list[int] = []  # batch size of each pipeline call (observability, tests)
@@ -85,41 +94,71 @@ class SdxlRenderer:
     def render(self, batch: Sequence[SceneWork], hooks: RenderHooks | None = None) -> list[RenderedImage]:
         """Every item, in order; incompatible items (different batch keys) go in separate calls."""
         groups: OrderedDict[tuple, list[int]] = OrderedDict()
-        for index, work in enumerate(batch):
-            groups.setdefault(work.batch_key, []).append(index)
+        for index, work in enumerate(batch):  # a long prompt's CLIP windows are part of its shape
+            groups.setdefault((work.batch_key, self._windows(work)), []).append(index)
         results: list[RenderedImage | None] = [None] * len(batch)
         for indices in groups.values():
-            for start in range(0, len(indices), self._batch_cap):
+            start = 0
+            while start < len(indices):  # the cap may change between chunks (OOM, recovery)
                 chunk = indices[start : start + self._batch_cap]
                 for index, image in zip(chunk, self._render_resilient([batch[i] for i in chunk], hooks)):
                     results[index] = image
+                start += len(chunk)
         return [image for image in results if image is not None]
 
     def _render_resilient(self, items: list[SceneWork], hooks: RenderHooks | None) -> list[RenderedImage]:
-        """The OOM policy: split the batch, then slicing + tiling, then a PermanentError."""
-        try:
-            return self._render_call(items, hooks)
-        except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
+        """The OOM policy: split the batch, then slicing + tiling, then a PermanentError.
+
+        Every retry runs after leaving the ``except`` block, with the failure kept only as text:
+        the exception's traceback holds the failed call's frames and with them its tensors
+        (activations, latents), which would otherwise stay allocated during the retry."""
+        while True:
+            failure: str | None = None
+            try:
+                images = self._render_call(items, hooks)
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                failure = f"{type(exc).__name__}: {exc}"
+            if failure is None:
+                self._note_success()
+                return images
             self._free_memory()
+            self._successes = 0
             if len(items) > 1:
                 half = (len(items) + 1) // 2
                 self._batch_cap = max(1, min(self._batch_cap, half))
                 log.warning("CUDA out of memory at batch %d: splitting (batch cap now %d)", len(items), self._batch_cap)
                 return self._render_resilient(items[:half], hooks) + self._render_resilient(items[half:], hooks)
-            if not self.loaded.low_memory:
-                log.warning("CUDA out of memory at batch 1: enabling attention slicing (without IP-Adapter) and VAE tiling")
-                enable_low_memory(self.loaded)
-                return self._render_resilient(items, hooks)
-            work = items[0]
-            raise PermanentError(
-                f"CUDA out of memory rendering scene {work.scene_id!r} at {work.width}x{work.height}, "
-                f"{work.steps} steps, even alone with attention slicing (unless IP-Adapter is loaded) and VAE tiling: {exc}"
-            ) from exc
+            if self.loaded.low_memory:
+                work = items[0]
+                raise PermanentError(
+                    f"CUDA out of memory rendering scene {work.scene_id!r} at {work.width}x{work.height}, "
+                    f"{work.steps} steps, even alone with attention slicing (unless IP-Adapter is loaded) and VAE tiling: {failure}"
+                )
+            log.warning("CUDA out of memory at batch 1: enabling attention slicing (without IP-Adapter) and VAE tiling")
+            enable_low_memory(self.loaded)
+
+    def _note_success(self) -> None:
+        """After ``oom_recovery_calls`` successful calls in a row, undo one step of the OOM policy:
+        first leave low-memory mode, then double the batch cap (up to ``max_batch_size``).
+        An out-of-memory that comes back simply takes the policy again."""
+        if self._batch_cap >= self.max_batch_size and not self.loaded.low_memory:
+            return
+        self._successes += 1
+        if self._successes < self.settings.oom_recovery_calls:
+            return
+        self._successes = 0
+        if self.loaded.low_memory:
+            disable_low_memory(self.loaded, self.settings)
+            log.info("%d renders without running out of memory: low-memory mode off", self.settings.oom_recovery_calls)
+        else:
+            self._batch_cap = min(self.max_batch_size, self._batch_cap * 2)
+            log.info("%d renders without running out of memory: batch cap back to %d", self.settings.oom_recovery_calls, self._batch_cap)
 
     def _free_memory(self) -> None:
-        if torch.cuda.is_available():
+        gc.collect()  # the failed call's tensors, now unreferenced, and any cycles holding them
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
             torch.cuda.empty_cache()
 
     def _render_call(self, items: list[SceneWork], hooks: RenderHooks | None) -> list[RenderedImage]:
@@ -152,6 +191,7 @@ class SdxlRenderer:
             pipe.set_ip_adapter_scale(first.ip_adapter_scale)
             kwargs["ip_adapter_image_embeds"] = [self._ip_embeds(pipe, items, first.guidance > 1.0)]
         self._select_lora(pipe, first.style)
+        omitted = self._encode_prompts(pipe, items, kwargs)
 
         state = {"steps": 0, "cancelled": False}
 
@@ -170,14 +210,35 @@ class SdxlRenderer:
         if state["cancelled"]:
             raise RenderCancelled(f"cancelled after {state['steps']} of {first.steps} steps")
         elapsed_ms = int((time.perf_counter() - started) * 1000)
-        return [self._rendered(work, image, elapsed_ms // len(items)) for work, image in zip(items, images)]
+        return [
+            self._rendered(work, image, elapsed_ms // len(items), lost) for work, image, lost in zip(items, images, omitted)
+        ]
+
+    def _windows(self, work: SceneWork) -> int:
+        pipe, chunks = self.loaded.base, self.settings.max_prompt_chunks
+        return max(window_count(pipe, work.prompt, chunks), window_count(pipe, work.negative_prompt, chunks))
+
+    def _encode_prompts(self, pipe: Any, items: list[SceneWork], kwargs: dict[str, Any]) -> list[str | None]:
+        """Prompts past one CLIP window become chunked embeddings in ``kwargs``; returns what each
+        prompt lost past ``sdxl.max_prompt_chunks`` windows (None: all of it was encoded)."""
+        chunks = self.settings.max_prompt_chunks
+        if self._windows(items[0]) > 1:
+            encoded = encode_long_prompts(pipe, kwargs.pop("prompt"), kwargs.pop("negative_prompt"), self.loaded.device, chunks)
+            kwargs.update(encoded.kwargs)
+            omitted = encoded.omitted
+        else:
+            omitted = [omitted_text(pipe, w.prompt, chunks) for w in items]
+        for work, lost in zip(items, omitted):
+            if lost:
+                log.warning("scene %s: prompt past %d CLIP windows, not encoded: %r", work.scene_id, chunks, lost)
+        return omitted
 
     def _call_pipeline(self, pipe: Any, kwargs: dict[str, Any]) -> list[Any]:
         """The one place the diffusers pipeline runs (tests patch it to simulate OOM)."""
         with torch.inference_mode():
             return pipe(**kwargs).images
 
-    def _rendered(self, work: SceneWork, image: Any, render_ms: int) -> RenderedImage:
+    def _rendered(self, work: SceneWork, image: Any, render_ms: int, prompt_omitted: str | None = None) -> RenderedImage:
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")
         data = buffer.getvalue()
@@ -196,6 +257,7 @@ class SdxlRenderer:
             model=self.model_label(work),
             render_ms=render_ms,
             consistency=consistency,
+            prompt_omitted=prompt_omitted,
         )
 
     def model_label(self, work: SceneWork) -> str:

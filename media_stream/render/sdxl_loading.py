@@ -1,59 +1,42 @@
 """Loading SDXL, its canny ControlNet, IP-Adapter and style LoRAs, once, from a folder or the cache.
 
 Every model reference is a local folder or a hub id. A hub id is resolved in the Hugging Face
-cache; with ``HF_HUB_OFFLINE=1`` nothing is downloaded (``local_files_only=True``). A model that
-cannot be loaded is a ``ConfigurationError`` naming it, raised at ``load()`` (agent startup).
-torch and diffusers are imported here and in ``render/sdxl.py`` only.
+cache in the Hub's layout (``sdxl_hub``); with ``HF_HUB_OFFLINE=1`` nothing is downloaded
+(``local_files_only=True``). The base and the ControlNet load their ``fp16`` variant files on CUDA
+(``sdxl.variant="auto"``), falling back to the full files, and the log says which loaded. A
+ControlNet or IP-Adapter that does not fit the base is refused before its weights load
+(``sdxl_fit``). Any of this is a ``ConfigurationError`` naming the model, raised at ``load()``
+(agent startup). torch and diffusers are imported here and in ``render/sdxl.py`` only.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 import torch
 
 from media_stream.config import SdxlSettings
 from media_stream.domain.errors import ConfigurationError
 from media_stream.domain.styles import IMAGE_STYLES
+from media_stream.render.sdxl_fit import (
+    check_controlnet_fits,
+    check_ip_adapter_fits,
+    image_encoder_misfit,
+    state_dict_shapes,
+)
+from media_stream.render.sdxl_hub import (
+    hub_offline,
+    is_local_reference,
+    load_or_explain,
+    load_variants,
+    resolve_reference,
+    variant_order,
+)
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-_TRUE = ("1", "true", "yes", "on")
-
-
-def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
-
-
-def is_local_reference(ref: str) -> bool:
-    """A folder path (absolute, relative with ./ or ~, or existing) rather than an 'org/name' id."""
-    return ref.startswith(("/", ".", "~")) or ref.count("/") > 1 or Path(ref).expanduser().exists()
-
-
-def resolve_reference(what: str, ref: str) -> str:
-    """The folder (checked to exist) or the hub id to hand to ``from_pretrained``."""
-    if is_local_reference(ref):
-        path = Path(ref).expanduser()
-        if not path.is_dir():
-            raise ConfigurationError(f"{what}: local model folder {str(path)!r} does not exist")
-        return str(path)
-    return ref
-
-
-def load_or_explain(what: str, ref: str, loader: Callable[[], T]) -> T:
-    """Run ``loader``; any failure becomes a ConfigurationError that names the model."""
-    try:
-        return loader()
-    except ConfigurationError:
-        raise
-    except Exception as exc:  # diffusers/transformers/hub raise OSError, ValueError, HTTP errors...
-        where = "the local Hugging Face cache (HF_HUB_OFFLINE=1)" if hub_offline() else "the hub or the cache"
-        hint = "" if is_local_reference(ref) else f"; not found in {where}"
-        raise ConfigurationError(f"{what} {ref!r} cannot be loaded{hint}: {type(exc).__name__}: {exc}") from exc
 
 
 def resolve_device(setting: str) -> torch.device:
@@ -122,6 +105,16 @@ def enable_low_memory(loaded: LoadedPipelines) -> None:
     loaded.low_memory = True
 
 
+def disable_low_memory(loaded: LoadedPipelines, settings: SdxlSettings) -> None:
+    """Back to the configured memory options (what ``load_pipelines`` set up)."""
+    if not loaded.ip_adapter and not settings.attention_slicing:
+        loaded.base.disable_attention_slicing()
+    if not settings.vae_tiling:
+        loaded.base.vae.disable_tiling()
+    loaded.base.vae.disable_slicing()
+    loaded.low_memory = False
+
+
 def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
     from diffusers import ControlNetModel, StableDiffusionXLControlNetPipeline, StableDiffusionXLPipeline
 
@@ -133,12 +126,15 @@ def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
     if device.type == "cuda":
         torch.cuda.set_per_process_memory_fraction(settings.memory_fraction, device)
 
+    cache_dir = common.get("cache_dir")
+    variants = variant_order(settings.variant, device.type)
     source = resolve_reference("sdxl.model", settings.model)
-    extra = {"variant": settings.variant} if settings.variant else {}
-    base = load_or_explain(
+    base = load_variants(
         "SDXL model (sdxl.model)",
         settings.model,
-        lambda: StableDiffusionXLPipeline.from_pretrained(source, dtype=dtype, **common, **extra),
+        variants,
+        lambda variant: StableDiffusionXLPipeline.from_pretrained(source, dtype=dtype, variant=variant, **common),
+        cache_dir,
     )
     if settings.scheduler != "model":
         base.scheduler = make_scheduler(settings.scheduler, base.scheduler.config)
@@ -147,6 +143,7 @@ def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
     if settings.enabled(settings.ip_adapter_model):
         ip_ref = settings.ip_adapter_model or ""
         ip_source = resolve_reference("sdxl.ip_adapter_model", ip_ref)
+        _check_ip_adapter(settings, ip_ref, ip_source, base.unet, common)
         load_or_explain(
             "IP-Adapter (sdxl.ip_adapter_model)",
             ip_ref,
@@ -157,6 +154,7 @@ def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
                 image_encoder_folder=settings.ip_adapter_image_encoder_folder,
                 **common,
             ),
+            cache_dir,
         )
         ip_adapter = True
 
@@ -169,10 +167,15 @@ def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
     if settings.enabled(settings.controlnet_model):
         cn_ref = settings.controlnet_model or ""
         cn_source = resolve_reference("sdxl.controlnet_model", cn_ref)
-        controlnet = load_or_explain(
-            "ControlNet (sdxl.controlnet_model)",
+        what = "ControlNet (sdxl.controlnet_model)"
+        cn_config = load_or_explain(what, cn_ref, lambda: ControlNetModel.load_config(cn_source, **common), cache_dir)
+        check_controlnet_fits(cn_ref, base.unet.config, cn_config)
+        controlnet = load_variants(
+            what,
             cn_ref,
-            lambda: ControlNetModel.from_pretrained(cn_source, dtype=dtype, **common),
+            variants,
+            lambda variant: ControlNetModel.from_pretrained(cn_source, dtype=dtype, variant=variant, **common),
+            cache_dir,
         )
         loaded.controlnet = StableDiffusionXLControlNetPipeline.from_pipe(base, controlnet=controlnet.to(device))
 
@@ -196,6 +199,43 @@ def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
     return loaded
 
 
+def _check_ip_adapter(settings: SdxlSettings, ref: str, source: str, unet: Any, common: dict[str, Any]) -> None:
+    """The IP-Adapter's weight shapes against the base UNet, before diffusers loads them (it would
+    fail with a bare size mismatch, or load an encoder that fails at the first scene)."""
+    from huggingface_hub import hf_hub_download
+
+    subfolder, weight = settings.ip_adapter_subfolder, settings.ip_adapter_weight_name
+    what = "IP-Adapter (sdxl.ip_adapter_model)"
+    cache_dir = common.get("cache_dir")
+    if is_local_reference(ref):
+        path = str(Path(source) / subfolder / weight)
+        if not Path(path).is_file():
+            raise ConfigurationError(f"{what} {ref!r}: no weight file {path!r} (sdxl.ip_adapter_subfolder, _weight_name)")
+    else:
+        path = load_or_explain(
+            what, ref, lambda: hf_hub_download(ref, weight, subfolder=subfolder or None, **common), cache_dir
+        )
+    shapes = load_or_explain(what, ref, lambda: state_dict_shapes(path), cache_dir)
+    cross = sum(1 for name in unet.attn_processors if not name.endswith("attn1.processor"))
+    check_ip_adapter_fits(f"{ref} {subfolder}/{weight}".replace(" /", " "), unet.config, shapes, cross)
+    if settings.ip_adapter_image_encoder_folder:
+        from transformers import CLIPVisionConfig
+
+        encoder_folder = f"{subfolder}/{settings.ip_adapter_image_encoder_folder}".strip("/")
+        encoder = load_or_explain(
+            f"{what} image encoder",
+            ref,
+            lambda: CLIPVisionConfig.from_pretrained(source, subfolder=encoder_folder, **common),
+            cache_dir,
+        )
+        misfit = image_encoder_misfit(shapes, encoder.to_dict())
+        if misfit:
+            raise ConfigurationError(
+                f"{what} {ref!r}: {misfit} ({encoder_folder}): sdxl.ip_adapter_image_encoder_folder must name the "
+                "encoder the adapter was trained with (ip-adapter_sdxl: sdxl_models/image_encoder; *_vit-h: models/image_encoder)"
+            )
+
+
 def _load_style_loras(base: Any, common: dict[str, Any]) -> dict[str, float]:
     """Each style that names a LoRA gets it loaded once as an adapter named after the style."""
     wanted = {name: style.lora for name, style in IMAGE_STYLES.items() if style.lora is not None}
@@ -207,6 +247,7 @@ def _load_style_loras(base: Any, common: dict[str, Any]) -> dict[str, float]:
             f"LoRA of style {name!r}",
             lora.model,
             lambda: base.load_lora_weights(source, adapter_name=name, **kwargs, **common),
+            common.get("cache_dir"),
         )
         loaded[name] = lora.scale
     return loaded

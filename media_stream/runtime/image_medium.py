@@ -140,6 +140,7 @@ class ImageMedium:
             source_request=scene_reproduction(request, work.scene_index, work.seed),
             request_source=request_source(job.message) if job is not None else None,
             replay_of=replay_of(job.message) if job is not None else None,
+            prompt_omitted=getattr(image, "prompt_omitted", None),
         )
 
     def step_events(self, job: Job, result: ImageReady) -> list[OutgoingMessage]:

@@ -134,6 +134,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "sourceRequest": ONE_SCENE,
         "requestSource": "media.image.requested.v1/3/1042",
         "replayOf": "media.image.requested.v1/3/17",
+        "promptOmitted": None,
     },
     "BatchCompleted": {
         "jobId": "job-2",

@@ -210,3 +210,32 @@ def test_cli_check_and_list(dirs: tuple[Path, Path]) -> None:
     line = next(row for row in listed.output.splitlines() if row.startswith("ImageRequested "))
     assert SchemaStore.load(CURRENT).get("ImageRequested").fingerprint_hex in line
     assert "media.v1.ImageRequested" in line
+
+
+def test_image_ready_prompt_omitted_is_a_compatible_addition() -> None:
+    """ImageReady.promptOmitted (SDXL prompts cut past the CLIP windows): optional, null default.
+    Rules and data both ways: new outcomes read with the released schema (the field is skipped),
+    released outcomes read with the current one (the field reads as null)."""
+    import io
+
+    from fastavro import schemaless_reader, schemaless_writer
+
+    from tests.unit.samples import SAMPLES
+
+    current, released = SchemaStore.load(CURRENT).get("ImageReady"), SchemaStore.load(RELEASED).get("ImageReady")
+    added = field(current.source, "promptOmitted")
+    assert added["type"] == ["null", "string"] and added["default"] is None
+    assert all(f["name"] != "promptOmitted" for f in released.source["fields"])
+    assert check_pair(released, current) == []
+    assert data_problems(current, released, 64, ("current", "released")) == []
+    assert data_problems(released, current, 64, ("released", "current")) == []
+
+    cut = {**SAMPLES["ImageReady"], "promptOmitted": "watercolor, soft light"}
+    buffer = io.BytesIO()
+    schemaless_writer(buffer, current.parsed, cut)
+    old_reader = schemaless_reader(io.BytesIO(buffer.getvalue()), current.parsed, released.parsed)
+    assert "promptOmitted" not in old_reader and old_reader["prompt"] == cut["prompt"]
+    old = {k: v for k, v in SAMPLES["ImageReady"].items() if k != "promptOmitted"}
+    buffer = io.BytesIO()
+    schemaless_writer(buffer, released.parsed, old)
+    assert schemaless_reader(io.BytesIO(buffer.getvalue()), released.parsed, current.parsed)["promptOmitted"] is None

@@ -49,3 +49,21 @@ def fresh_sdxl(sdxl_settings):
     renderer = SdxlRenderer(sdxl_settings, max_batch_size=4)
     renderer.load()
     return renderer
+
+
+@pytest.fixture(scope="session")
+def hub_home(tiny_sdxl, tmp_path_factory):
+    """An HF_HOME whose hub/ cache holds the three default repos (base with fp16 variant files)."""
+    from tests.tiny_models.hub_cache import write_hub_cache
+
+    work = tmp_path_factory.mktemp("hub-work")
+    return write_hub_cache(tmp_path_factory.mktemp("hf-home"), tiny_sdxl, work)
+
+
+@pytest.fixture(scope="session")
+def hub_home_fp16_only(tiny_sdxl, tmp_path_factory):
+    """The same repos with only the fp16 weight files of the base and the ControlNet."""
+    from tests.tiny_models.hub_cache import write_hub_cache
+
+    work = tmp_path_factory.mktemp("hub-work-16")
+    return write_hub_cache(tmp_path_factory.mktemp("hf-home-16"), tiny_sdxl, work, fp16_only=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
@@ -56,6 +57,30 @@ def test_canny_thresholds_matter():
     gradient = Image.fromarray(np.tile(np.repeat(np.arange(0, 256, 32, dtype=np.uint8), 8), (64, 1)))
     loose, strict = canny(gradient, 10, 20), canny(gradient, 200, 250)
     assert np.asarray(loose).sum() > np.asarray(strict).sum()
+
+
+def test_canny_is_the_sdxl_canny_controlnet_cards_recipe():
+    """diffusers/controlnet-canny-sdxl-1.0's card: cv2.Canny(np.array(image), 100, 200), as RGB."""
+    import cv2
+    from PIL import Image, ImageDraw, ImageFilter
+
+    from media_stream.config import SdxlSettings
+
+    picture = Image.new("RGB", (80, 56), (40, 90, 160))
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse([10, 8, 50, 48], fill=(230, 200, 60))
+    draw.polygon([(44, 50), (78, 4), (70, 54)], fill=(200, 40, 40))
+    picture = picture.filter(ImageFilter.GaussianBlur(1.5))  # soft edges: the thresholds decide
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    settings = SdxlSettings()
+    assert (settings.canny_low_threshold, settings.canny_high_threshold) == (100, 200)
+
+    ours = np.asarray(canny_control_image(buffer.getvalue(), 80, 56, settings.canny_low_threshold, settings.canny_high_threshold))
+    card = cv2.Canny(np.array(picture), 100, 200)[:, :, None]
+    card = np.concatenate([card, card, card], axis=2)
+    assert ours.shape == card.shape and card.any()
+    assert np.array_equal(ours, card)
 
 
 def test_the_six_original_styles_plus_default_are_data():
