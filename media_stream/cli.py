@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Optional
@@ -208,15 +209,23 @@ def _style_previews() -> None:
 
 
 @app.command()
-def voices() -> None:
-    """The narration voices a request may name, and what each backend speaks them with."""
-    from media_stream.domain.voices import VOICE_CATALOG
+def voices(as_json: bool = typer.Option(False, "--json", help="JSON (as GET /api/v1/audio/voices answers) instead of a table.")) -> None:
+    """The narration voices a request may name, what each backend speaks them with, and whether
+    each is distinct there ("= X": sounds like voice X; its outcome then lists voice in notApplied)."""
+    from media_stream.domain.voices import VOICE_CATALOG, catalog_listing, catalog_renditions
 
-    table = Table("voice", "language", "gender", "espeak voice (wpm)", "coqui model", "coqui speaker")
+    if as_json:
+        print(json.dumps(catalog_listing(), indent=2))
+        return
+    shown = catalog_renditions()
+    table = Table("voice", "language", "gender", "espeak voice (wpm)", "espeak distinct", "coqui model [speaker]", "coqui distinct")
     for v in VOICE_CATALOG.values():
-        table.add_row(v.voice_id, v.language, v.gender, f"{v.espeak_voice} ({v.espeak_rate})", v.coqui_model, v.coqui_speaker or "-")
+        espeak, coqui = shown["espeak"][v.voice_id], shown["coqui"][v.voice_id]
+        table.add_row(
+            v.voice_id, v.language, v.gender, f"{v.espeak_voice} ({v.espeak_rate})",
+            "yes" if espeak.distinct else f"= {espeak.same_as}", coqui.spoken_by, "yes" if coqui.distinct else f"= {coqui.same_as}",
+        )
     console.print(table)
-
 
 
 @app.command()

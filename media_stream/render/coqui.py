@@ -24,7 +24,7 @@ from media_stream.config import AudioSettings
 from media_stream.domain.audio_work import NarrationWork
 from media_stream.domain.errors import ConfigurationError
 from media_stream.domain.scenes import derived_seed
-from media_stream.domain.voices import Voice
+from media_stream.domain.voices import XTTS_V2, Voice, VoiceRendition, coqui_spoken_by, renditions
 from media_stream.render.audio_base import RenderedAudio
 from media_stream.render.audio_dsp import join_with_pauses, pitch_shift, time_stretch, trim_silence
 
@@ -116,6 +116,7 @@ class CoquiRenderer:
         self._models: dict[str, _Model] = {}
         self._lock = threading.Lock()
         self._use_cuda = False
+        self._renditions: dict[str, VoiceRendition] | None = None
 
     def load(self) -> None:
         try:
@@ -136,20 +137,50 @@ class CoquiRenderer:
                 log.info("Coqui model %s loaded from %s in %.1f s", name, folder, time.perf_counter() - started)
             return self._models[name]
 
-    def model_for(self, voice: Voice) -> str:
-        """Per voice id, then language, then two-letter language overrides; then the catalog's
-        model for the voice if it is available locally; else the configured default."""
+    def rendition(self, voice: Voice) -> tuple[str, str | None, str | None]:
+        """(model, speaker, why not the catalog's) this agent speaks ``voice`` with: an override
+        per voice id, language or two-letter language; else the catalog's model (XTTS v2: the
+        configured ``xtts_model``) when it is the default or installed here; else the default
+        model's own speaker, with the reason."""
         overrides = self.settings.coqui_models
         for key in (voice.voice_id, voice.language, voice.language_code):
             if key in overrides:
-                return overrides[key]
-        if voice.coqui_model != self.settings.coqui_model:
-            try:
-                resolve_model_dir(voice.coqui_model)
-                return voice.coqui_model
-            except ConfigurationError:
-                pass
-        return self.settings.coqui_model
+                return overrides[key], voice.coqui_speaker, None
+        wanted = self.settings.xtts_model if voice.coqui_model == XTTS_V2 and self.settings.xtts_model else voice.coqui_model
+        if wanted == self.settings.coqui_model or wanted in self._models:
+            return wanted, voice.coqui_speaker, None
+        try:
+            resolve_model_dir(wanted)
+            return wanted, voice.coqui_speaker, None
+        except ConfigurationError:
+            return self.settings.coqui_model, None, f"{voice.coqui_model} (the catalog's model for {voice.voice_id}) is not installed on this agent"
+
+    def model_for(self, voice: Voice) -> str:
+        return self.rendition(voice)[0]
+
+    def voice_renditions(self) -> dict[str, VoiceRendition]:
+        """Every catalog voice as this agent speaks it (computed once: models are installed at
+        deploy time), so two voices that would sound the same are known."""
+        if self._renditions is None:
+            self._renditions = renditions("coqui", lambda v: coqui_spoken_by(*self.rendition(v)[:2]))
+        return self._renditions
+
+    def _voice_note(self, voice: Voice, model: _Model, speaker: str | None, cloning: bool) -> str | None:
+        """Why ``voice`` is not what speaks, or None when it is."""
+        if cloning:
+            return None  # the reference clip is the voice
+        _, wanted_speaker, fallback = self.rendition(voice)
+        shown = self.voice_renditions()[voice.voice_id]
+        if fallback is not None:
+            return f"{fallback}; spoken by {coqui_spoken_by(model.name, speaker)} instead"
+        if wanted_speaker is not None and wanted_speaker != speaker:
+            has = f"its speaker {speaker!r} spoke" if speaker else "it has a single speaker"
+            return f"{model.name} has no speaker {wanted_speaker!r}; {has}"
+        if wanted_speaker is None and model.speakers:
+            return f"{model.name} is multi-speaker and the catalog names no speaker for {voice.voice_id}; its speaker {speaker!r} spoke"
+        if shown.same_as is not None:
+            return f"spoken by {shown.spoken_by}, the same model and speaker as {shown.same_as}"
+        return None
 
     def synthesize(self, batch: Sequence[NarrationWork]) -> list[RenderedAudio]:
         return [self._one(work) for work in batch]
@@ -159,13 +190,19 @@ class CoquiRenderer:
         cloning = work.reference_audio is not None and bool(self.settings.xtts_model)
         model = self._model(self.settings.xtts_model if cloning else self.model_for(work.voice))  # type: ignore[arg-type]
         not_applied: list[str] = []
+        notes: dict[str, str] = {}
         if work.emotion not in (None, "neutral"):
             not_applied.append("emotion")
+            notes["emotion"] = f"{model.name} has no emotion control"
         if work.reference_audio is not None and not cloning:
             not_applied.append("reference_audio")
-        speaker = work.voice.coqui_speaker if work.voice.coqui_speaker in model.speakers else (model.speakers[0] if model.speakers else None)
-        if model.speakers and work.voice.coqui_speaker not in model.speakers and not cloning:
-            not_applied.append("voice")  # this model lacks the catalog's speaker: its first one speaks
+            notes["reference_audio"] = "no XTTS model is configured (MEDIA_STREAM_AUDIO__XTTS_MODEL) to clone from a clip"
+        wanted = self.rendition(work.voice)[1]
+        speaker = wanted if wanted in model.speakers else (model.speakers[0] if model.speakers else None)
+        voice_note = self._voice_note(work.voice, model, speaker if not cloning else None, cloning)
+        if voice_note is not None:
+            not_applied.append("voice")
+            notes["voice"] = voice_note
         language = work.voice.coqui_language if work.voice.coqui_language in model.languages else (model.languages[0] if model.languages else None)
         kwargs: dict = {}
         reference_path = None
@@ -196,6 +233,8 @@ class CoquiRenderer:
             pieces = [time_stretch(p, work.speed) for p in pieces]  # no duration control: stretch
         samples = join_with_pauses(pieces, [c.pause_after_s / work.speed for c in work.chunks], model.sample_rate)
         samples = pitch_shift(samples, model.sample_rate, work.pitch)
+        if abs(work.pitch - 1.0) > 1e-6:
+            notes["pitch"] = "phase-vocoder shift after synthesis (the model has no pitch control)"
         peak = float(np.max(np.abs(samples))) if samples.size else 0.0
         if peak > 1.0:
             samples = samples / peak
@@ -206,6 +245,7 @@ class CoquiRenderer:
             render_ms=int((time.perf_counter() - started) * 1000),
             samples=samples.astype(np.float32),
             not_applied=tuple(not_applied),
+            notes=notes,
         )
 
 
