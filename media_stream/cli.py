@@ -160,11 +160,13 @@ def replay(
 def demo(
     scenes: int = typer.Option(4, min=1, max=24, help="Scenes in the sample storyboard."),
     keep_running: bool = typer.Option(False, help="Leave the local broker running afterwards."),
+    audio: bool = typer.Option(True, "--audio/--no-audio", help="Also narrate the storyboard and score it with music (--no-audio: images only)."),
 ) -> None:
-    """Run the main job end to end on the embedded defaults and show its result."""
+    """Run the main job end to end on the embedded defaults and show its result: the storyboard's
+    images, then (unless --no-audio) a narration per scene and the music, through an audio agent."""
     from media_stream.demo import run_demo
 
-    raise typer.Exit(run_demo(get_settings(), scenes=scenes, keep_running=keep_running, console=console))
+    raise typer.Exit(run_demo(get_settings(), scenes=scenes, keep_running=keep_running, console=console, audio=audio))
 
 
 @app.command()
