@@ -11,9 +11,13 @@ from pathlib import Path
 FRENCH_LETTERS = "àâäçéèêëîïôöùûüÿœæÀÂÇÉÈÊËÎÏÔÙÛÜŸŒÆ"
 
 
-def build_vits_folder(folder: Path, *, full_size: bool = False, seed: int = 0, speakers: tuple[str, ...] = ()) -> Path:
+def build_vits_folder(folder: Path, *, full_size: bool = False, seed: int = 0, speakers: tuple[str, ...] = (), phonemes: str | None = None) -> Path:
+    """``phonemes``: a phoneme language ("fr-fr") to read IPA through Coqui's eSpeak phonemizer
+    as the released VITS models do (``use_phonemes=True``, their IPA symbol set); None: raw
+    characters (no espeak-ng program needed)."""
     import torch
     from TTS.tts.configs.shared_configs import CharactersConfig
+    from TTS.tts.utils.text.characters import _phonemes as ipa_symbols
     from TTS.tts.configs.vits_config import VitsConfig
     from TTS.tts.models.vits import Vits, VitsArgs
 
@@ -36,12 +40,14 @@ def build_vits_folder(folder: Path, *, full_size: bool = False, seed: int = 0, s
         pad="_", eos="", bos="", blank=None,
         characters=string.ascii_letters + FRENCH_LETTERS,
         punctuations=" !'(),-.:;?«»\"’…",
-        phonemes=None, is_unique=True, is_sorted=True,
+        phonemes=ipa_symbols if phonemes else None, is_unique=True, is_sorted=True,
     )
     config = VitsConfig(
-        model_args=args, characters=characters, use_phonemes=False, text_cleaner="multilingual_cleaners",
+        model_args=args, characters=characters, use_phonemes=bool(phonemes), text_cleaner="multilingual_cleaners",
         add_blank=True, test_sentences=[],
     )
+    if phonemes:
+        config.phonemizer, config.phoneme_language = "espeak", phonemes
     config.audio.sample_rate = 22050
     if speakers:  # a multi-speaker model reads its speaker ids at init (like VCTK's)
         import json

@@ -11,7 +11,9 @@ Imports torch: only the registry imports this module, and only when configured.
 from __future__ import annotations
 
 import io
+import json
 import logging
+import shutil
 import tempfile
 import threading
 import time
@@ -81,6 +83,7 @@ class _Model:
 
         if not (folder / "config.json").is_file():
             raise ConfigurationError(f"Coqui model {name!r}: no config.json in {folder}")
+        check_phonemizer(name, json.loads((folder / "config.json").read_text()))
         self.name = name
         self.is_xtts = _is_xtts(folder)
         checkpoint = folder if self.is_xtts else find_checkpoint(folder)
@@ -95,9 +98,22 @@ class _Model:
         self.lock = threading.Lock()
 
 
-def _is_xtts(folder: Path) -> bool:
-    import json
+def check_phonemizer(name: str, config: dict) -> None:
+    """A model that reads phonemes through Coqui's eSpeak phonemizer needs the ``espeak-ng`` (or
+    ``espeak``) program on PATH; say so at load, not with a FileNotFoundError mid-narration.
+    (The released ``tts_models/fr/css10/vits`` is such a model; Debian package: espeak-ng.)"""
+    if not config.get("use_phonemes"):
+        return
+    phonemizer = config.get("phonemizer") or "espeak"  # Coqui's default for most languages
+    if phonemizer in ("espeak", "multi_phonemizer") and not (shutil.which("espeak-ng") or shutil.which("espeak")):
+        raise ConfigurationError(
+            f"Coqui model {name!r} reads phonemes through the eSpeak phonemizer "
+            f"(phoneme_language {config.get('phoneme_language')!r}), which runs the espeak-ng program: "
+            "none on PATH. Install it (Debian/Ubuntu: apt-get install espeak-ng; the CUDA image has it)."
+        )
 
+
+def _is_xtts(folder: Path) -> bool:
     try:
         return json.loads((folder / "config.json").read_text()).get("model") == "xtts"
     except (OSError, ValueError):
