@@ -139,3 +139,53 @@ def build_musicgen_folder(folder: Path, *, full_size: bool = False, seed: int = 
     model.save_pretrained(folder)
     MusicgenProcessor(feature_extractor=EncodecFeatureExtractor(feature_size=1, sampling_rate=32000), tokenizer=tokenizer).save_pretrained(folder)
     return folder
+
+
+XTTS_SPECIAL = ("[STOP]", "[UNK]", "[SPACE]", "[START]", "[fr]", "[en]", "[de]", "[es]")
+
+
+def build_xtts_folder(folder: Path, *, seed: int = 0, speakers: tuple[str, ...] = (), max_audio_tokens: int = 10) -> Path:
+    """A tiny XTTS v2 folder laid out like the released one (``config.json`` with
+    ``model: xtts``, ``model.pth`` holding ``{"model": state_dict}``, a BPE ``vocab.json`` and,
+    for ``speakers``, a ``speakers_xtts.pth`` of studio-speaker latents): a 1-layer 32-wide GPT,
+    XTTS's own HiFi-GAN decoder and speaker encoder, random seeded weights. Random weights rarely
+    emit the stop token, so ``max_audio_tokens`` (x 1024 samples at 22.05 kHz) bounds each chunk."""
+    import torch
+    from tokenizers import Tokenizer
+    from tokenizers.models import BPE
+    from tokenizers.pre_tokenizers import Whitespace
+    from TTS.tts.configs.xtts_config import XttsConfig
+    from TTS.tts.models.xtts import Xtts, XttsArgs
+
+    folder.mkdir(parents=True, exist_ok=True)
+    symbols = sorted(set(string.ascii_lowercase + string.digits + FRENCH_LETTERS.lower() + " !'(),-.:;?\"’…"))
+    vocab = {token: i for i, token in enumerate([*XTTS_SPECIAL, *symbols])}
+    tokenizer = Tokenizer(BPE(vocab=vocab, merges=[], unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = Whitespace()
+    tokenizer.add_special_tokens(list(XTTS_SPECIAL))
+    tokenizer.save(str(folder / "vocab.json"))
+    args = XttsArgs(
+        gpt_layers=1, gpt_n_model_channels=32, gpt_n_heads=2, gpt_max_audio_tokens=max_audio_tokens,
+        gpt_max_text_tokens=402, gpt_max_prompt_tokens=70, gpt_num_audio_tokens=1026, gpt_start_audio_token=1024,
+        gpt_stop_audio_token=1025, decoder_input_dim=32, d_vector_dim=512, gpt_use_perceiver_resampler=True,
+        tokenizer_file=str(folder / "vocab.json"),
+    )
+    config = XttsConfig(model_args=args, languages=["fr", "en", "de", "es"])
+    torch.manual_seed(seed)
+    model = Xtts.init_from_config(config)
+    model.tokenizer = __import__("TTS.tts.layers.xtts.tokenizer", fromlist=["VoiceBpeTokenizer"]).VoiceBpeTokenizer(folder / "vocab.json")
+    model.init_models()
+    torch.save({"model": model.state_dict()}, folder / "model.pth")
+    if speakers:
+        generator = torch.Generator().manual_seed(seed + 1)
+        latents = {
+            name: {
+                "gpt_cond_latent": torch.randn(1, 32, args.gpt_n_model_channels, generator=generator),
+                "speaker_embedding": torch.nn.functional.normalize(torch.randn(1, args.d_vector_dim, 1, generator=generator), dim=1),
+            }
+            for name in speakers
+        }
+        torch.save(latents, folder / "speakers_xtts.pth")
+    config.model_args.tokenizer_file = ""
+    config.save_json(str(folder / "config.json"))
+    return folder

@@ -1,5 +1,6 @@
 """Narration on Coqui TTS (the maintained ``coqui-tts`` fork, ``import TTS``) through
-``TTS.utils.synthesizer.Synthesizer``: VITS models by default, XTTS-v2 for voice cloning.
+``TTS.utils.synthesizer.Synthesizer``: VITS models by default, XTTS-v2 for the catalog voices on
+its studio speakers and for voice cloning (conditioning latents once per clip: ``xtts.py``).
 
 Models come from a local folder (``config.json`` + a ``.pth`` checkpoint) or from the TTS
 cache (``$TTS_HOME`` or ``~/.local/share/tts/<name with / as -->``); nothing is downloaded.
@@ -10,11 +11,9 @@ Imports torch: only the registry imports this module, and only when configured.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from media_stream.domain.scenes import derived_seed
 from media_stream.domain.voices import XTTS_V2, Voice, VoiceRendition, coqui_spoken_by, renditions
 from media_stream.render.audio_base import RenderedAudio
 from media_stream.render.audio_dsp import join_with_pauses, pitch_shift, time_stretch, trim_silence
+from media_stream.render.xtts import XttsVoices, accept_transformers_cache
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,11 @@ class _Model:
         self.speakers = list(manager.name_to_id) if manager is not None and getattr(manager, "name_to_id", None) else []
         languages = getattr(model, "language_manager", None)
         self.languages = list(languages.name_to_id) if languages is not None and getattr(languages, "name_to_id", None) else []
+        self.voices: XttsVoices | None = None
+        if self.is_xtts:
+            accept_transformers_cache(model)
+            self.languages = list(model.config.languages)
+            self.voices = XttsVoices(model)
         self.lock = threading.Lock()
 
 
@@ -201,6 +206,33 @@ class CoquiRenderer:
     def synthesize(self, batch: Sequence[NarrationWork]) -> list[RenderedAudio]:
         return [self._one(work) for work in batch]
 
+    def _vits_chunks(self, model: _Model, work: NarrationWork, speaker: str | None, language: str | None) -> list[np.ndarray]:
+        """Each chunk through ``Synthesizer.tts``; speed is the length scale (restored after)."""
+        tts_model = model.synth.tts_model
+        if hasattr(tts_model, "length_scale"):
+            tts_model.length_scale = model.base_length_scale / work.speed
+        try:
+            return [
+                trim_silence(np.asarray(model.synth.tts(text=c.text, speaker_name=speaker, language_name=language, split_sentences=False), dtype=np.float32), model.sample_rate)
+                for c in work.chunks
+            ]
+        finally:
+            if hasattr(tts_model, "length_scale"):
+                tts_model.length_scale = model.base_length_scale
+
+    def _xtts_chunks(self, model: _Model, work: NarrationWork, speaker: str | None, language: str | None, cloning: bool) -> list[np.ndarray]:
+        """Each chunk through ``Xtts.inference`` with one voice's latents: the clip's (computed
+        once per clip, see render/xtts.py) or the studio speaker's."""
+        voices = model.voices
+        assert voices is not None and language is not None
+        if cloning:
+            latents = voices.clip(work.reference_audio)  # type: ignore[arg-type]
+        elif speaker is not None:
+            latents = voices.studio(speaker)
+        else:
+            raise ConfigurationError(f"XTTS model {model.name!r} has no studio speakers: a narration on it needs a referenceAudio clip")
+        return [trim_silence(voices.speak(c.text, language, latents, work.speed), model.sample_rate) for c in work.chunks]
+
     def _one(self, work: NarrationWork) -> RenderedAudio:
         started = time.perf_counter()
         cloning = work.reference_audio is not None and bool(self.settings.xtts_model)
@@ -220,31 +252,15 @@ class CoquiRenderer:
             not_applied.append("voice")
             notes["voice"] = voice_note
         language = work.voice.coqui_language if work.voice.coqui_language in model.languages else (model.languages[0] if model.languages else None)
-        kwargs: dict = {}
-        reference_path = None
         import torch
 
         with model.lock:
-            # VITS samples noise (durations, prosody): seeded from the ids, a retry says it the same way
+            # VITS and XTTS sample (durations, prosody, GPT codes): seeded from the ids, a retry says it the same way
             torch.manual_seed(derived_seed(work.project_id, work.request_id) % 2**32)
-            try:
-                if model.is_xtts:
-                    kwargs["speed"] = work.speed
-                    if cloning:
-                        reference_path = _reference_wav(work.reference_audio)  # type: ignore[arg-type]
-                        kwargs["speaker_wav"] = str(reference_path)
-                        speaker = None
-                elif hasattr(model.synth.tts_model, "length_scale"):
-                    model.synth.tts_model.length_scale = model.base_length_scale / work.speed
-                pieces = []
-                for chunk in work.chunks:
-                    wav = model.synth.tts(text=chunk.text, speaker_name=speaker, language_name=language, split_sentences=False, **kwargs)
-                    pieces.append(trim_silence(np.asarray(wav, dtype=np.float32), model.sample_rate))
-            finally:
-                if not model.is_xtts and hasattr(model.synth.tts_model, "length_scale"):
-                    model.synth.tts_model.length_scale = model.base_length_scale
-                if reference_path is not None:
-                    reference_path.unlink(missing_ok=True)
+            if model.voices is not None:
+                pieces = self._xtts_chunks(model, work, speaker, language, cloning)
+            else:
+                pieces = self._vits_chunks(model, work, speaker, language)
         if not model.is_xtts and not hasattr(model.synth.tts_model, "length_scale"):
             pieces = [time_stretch(p, work.speed) for p in pieces]  # no duration control: stretch
         samples = join_with_pauses(pieces, [c.pause_after_s / work.speed for c in work.chunks], model.sample_rate)
@@ -265,12 +281,3 @@ class CoquiRenderer:
         )
 
 
-def _reference_wav(data: bytes) -> Path:
-    """The reference clip (any format soundfile reads) as a temporary WAV for XTTS."""
-    import soundfile as sf
-
-    samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=False)
-    handle = tempfile.NamedTemporaryFile(suffix=".wav", delete=False)
-    handle.close()
-    sf.write(handle.name, samples, rate)
-    return Path(handle.name)
