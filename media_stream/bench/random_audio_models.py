@@ -80,7 +80,13 @@ def build_tokenizer(folder: Path):
     return tokenizer
 
 
-def build_musicgen_folder(folder: Path, *, full_size: bool = False, seed: int = 0) -> Path:
+# MusicGen decoder sizes (audiocraft's released checkpoints): hidden, layers, heads
+MUSICGEN_DECODERS = {"small": (1024, 24, 16), "medium": (1536, 48, 24), "large": (2048, 48, 32)}
+
+
+def build_musicgen_folder(folder: Path, *, full_size: bool = False, seed: int = 0, size: str = "small") -> Path:
+    """``full_size``: the released architecture of ``size`` (small, medium, large) with random
+    weights; else a tiny one (tests)."""
     import torch
     from transformers import (
         EncodecConfig,
@@ -102,8 +108,9 @@ def build_musicgen_folder(folder: Path, *, full_size: bool = False, seed: int = 
             upsampling_ratios=[8, 5, 4, 4], target_bandwidths=[2.2], normalize=False, use_causal_conv=False,
             num_lstm_layers=2, compress=2, residual_kernel_size=3, kernel_size=7, last_kernel_size=7,
         )
+        hidden, layers, heads = MUSICGEN_DECODERS[size]
         decoder = MusicgenDecoderConfig(
-            vocab_size=2048, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, ffn_dim=4096,
+            vocab_size=2048, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, ffn_dim=4 * hidden,
             num_codebooks=4, max_position_embeddings=2048, pad_token_id=2048, bos_token_id=2048,
         )
     else:
