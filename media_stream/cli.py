@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Optional
@@ -158,11 +159,13 @@ def replay(
 def demo(
     scenes: int = typer.Option(4, min=1, max=24, help="Scenes in the sample storyboard."),
     keep_running: bool = typer.Option(False, help="Leave the local broker running afterwards."),
+    audio: bool = typer.Option(True, "--audio/--no-audio", help="Also narrate the storyboard and score it with music (--no-audio: images only)."),
 ) -> None:
-    """Run the main job end to end on the embedded defaults and show its result."""
+    """Run the main job end to end on the embedded defaults and show its result: the storyboard's
+    images, then (unless --no-audio) a narration per scene and the music, through an audio agent."""
     from media_stream.demo import run_demo
 
-    raise typer.Exit(run_demo(get_settings(), scenes=scenes, keep_running=keep_running, console=console))
+    raise typer.Exit(run_demo(get_settings(), scenes=scenes, keep_running=keep_running, console=console, audio=audio))
 
 
 @app.command()
@@ -207,15 +210,23 @@ def _style_previews() -> None:
 
 
 @app.command()
-def voices() -> None:
-    """The narration voices a request may name, and what each backend speaks them with."""
-    from media_stream.domain.voices import VOICE_CATALOG
+def voices(as_json: bool = typer.Option(False, "--json", help="JSON (as GET /api/v1/audio/voices answers) instead of a table.")) -> None:
+    """The narration voices a request may name, what each backend speaks them with, and whether
+    each is distinct there ("= X": sounds like voice X; its outcome then lists voice in notApplied)."""
+    from media_stream.domain.voices import VOICE_CATALOG, catalog_listing, catalog_renditions
 
-    table = Table("voice", "language", "gender", "espeak voice (wpm)", "coqui model", "coqui speaker")
+    if as_json:
+        print(json.dumps(catalog_listing(), indent=2))
+        return
+    shown = catalog_renditions()
+    table = Table("voice", "language", "gender", "espeak voice (wpm)", "espeak distinct", "coqui model [speaker]", "coqui distinct")
     for v in VOICE_CATALOG.values():
-        table.add_row(v.voice_id, v.language, v.gender, f"{v.espeak_voice} ({v.espeak_rate})", v.coqui_model, v.coqui_speaker or "-")
+        espeak, coqui = shown["espeak"][v.voice_id], shown["coqui"][v.voice_id]
+        table.add_row(
+            v.voice_id, v.language, v.gender, f"{v.espeak_voice} ({v.espeak_rate})",
+            "yes" if espeak.distinct else f"= {espeak.same_as}", coqui.spoken_by, "yes" if coqui.distinct else f"= {coqui.same_as}",
+        )
     console.print(table)
-
 
 
 @app.command()

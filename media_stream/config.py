@@ -217,7 +217,8 @@ class AudioSettings(BaseModel):
         default=None, description="XTTS-v2 folder (or cached model name) for voice cloning from a reference clip; None: off."
     )
     musicgen_model: str = Field(
-        default="facebook/musicgen-small", description="MusicGen: hub id (HF cache) or local transformers folder."
+        default="facebook/musicgen-medium",
+        description="MusicGen: hub id (HF cache) or local transformers folder; medium (1.5 B) as the card configures, small (300 M) for smaller GPUs.",
     )
     musicgen_window_s: float = Field(default=30.0, gt=0.5, le=30.0, description="Longest single generation.")
     musicgen_overlap_s: float = Field(default=5.0, ge=0.1, description="Context carried into the next window.")

@@ -1,7 +1,9 @@
 """The main job end to end on embedded defaults: local Kafka, topics, an agent, a storyboard.
 
 Starts what it needs, publishes a sample storyboard with two recurring characters, prints each
-ImageReady as it arrives and the BatchCompleted, says where the PNGs are, stops what it started.
+ImageReady as it arrives and the BatchCompleted, says where the PNGs are; then (unless
+``audio=False``) narrates each scene and scores the story through an audio agent
+(``demo_audio.py``), printing each AudioReady; stops what it started.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rich.console import Console
 from media_stream.client.publisher import RequestPublisher
 from media_stream.client.subscriber import OutcomeSubscriber
 from media_stream.config import Settings
+from media_stream.demo_audio import narrate_and_score
 from media_stream.domain.outcomes import BatchCompleted, ImageReady, JobFailed
 from media_stream.domain.requests import (
     Character,
@@ -54,7 +57,7 @@ def sample_storyboard(scenes: int) -> StoryboardRequested:
     )
 
 
-def run_demo(settings: Settings, scenes: int, keep_running: bool, console: Console) -> int:
+def run_demo(settings: Settings, scenes: int, keep_running: bool, console: Console, audio: bool = True) -> int:
     from media_stream.dev.local_kafka import LocalKafka
     from media_stream.kafka.config import resolve_bootstrap
     from media_stream.topics.apply import apply_topics
@@ -80,6 +83,10 @@ def run_demo(settings: Settings, scenes: int, keep_running: bool, console: Conso
 
         worker = _start_worker(settings, bootstrap, stack)
         console.print(f"Agent: image worker pid {worker.pid} (preview renderer, filesystem store at {settings.storage.root})")
+        audio_worker = _start_worker(settings, bootstrap, stack, medium="audio") if audio else None
+        if audio_worker is not None:
+            a = settings.audio
+            console.print(f"Agent: audio worker pid {audio_worker.pid} (speech {a.speech_backend}, music {a.music_backend})")
 
         routes = AgentRoutes.from_topics(TopicResolver.load(settings.topics_file))
         subscriber = OutcomeSubscriber(settings, [routes.image_ready, routes.batch_completed, routes.job_failed], bootstrap)
@@ -89,7 +96,10 @@ def run_demo(settings: Settings, scenes: int, keep_running: bool, console: Conso
         publisher.publish(request)
         publisher.close()
         console.print(f"Published StoryboardRequested job [bold]{request.job_id}[/bold]: {scenes} scenes with Léa and the fox")
-        return _follow(subscriber, request, worker, console)
+        code = _follow(subscriber, request, worker, console)
+        if audio_worker is not None:
+            code = max(code, narrate_and_score(settings, bootstrap, request, audio_worker, console))
+        return code
 
 
 def _log_to_file(path: Path) -> None:
@@ -98,12 +108,12 @@ def _log_to_file(path: Path) -> None:
     logging.basicConfig(filename=path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
-def _start_worker(settings: Settings, bootstrap: str, stack: ExitStack) -> subprocess.Popen:
-    log_path = Path(settings.storage.root).parent / "demo-worker.log"
+def _start_worker(settings: Settings, bootstrap: str, stack: ExitStack, medium: str = "image") -> subprocess.Popen:
+    log_path = Path(settings.storage.root).parent / ("demo-worker.log" if medium == "image" else f"demo-{medium}-worker.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = stack.enter_context(open(log_path, "ab"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "media_stream.cli", "worker", "image", "--bootstrap", bootstrap],
+        [sys.executable, "-m", "media_stream.cli", "worker", medium, "--bootstrap", bootstrap],
         stdout=log_file,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

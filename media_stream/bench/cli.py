@@ -29,12 +29,16 @@ def audio(
     as_json: bool = typer.Option(False, "--json", help="Only the JSON line on stdout (progress on stderr)."),
     seconds: float = typer.Option(10.0, help="Seconds of music per backend (speech: a fixed paragraph)."),
     no_models: bool = typer.Option(False, "--no-models", help="Only the embedded backends (espeak, procedural)."),
+    musicgen_size: str = typer.Option("auto", "--musicgen-size", help="MusicGen architecture when no weights are configured: auto (medium on CUDA, small on CPU), small, medium, large."),
 ) -> None:
-    """Real-time factor (render time / audio time) per audio backend; coqui VITS and MusicGen
-    with random weights of the real architectures when no weights are configured."""
+    """Real-time factor (render time / audio time) per audio backend, each after an untimed
+    warm-up; coqui VITS and MusicGen with random weights of the real architectures when no
+    weights are configured; on CUDA also MusicGen 30 s and a two-window piece's seams."""
     from media_stream.bench.audio import main
 
-    main(as_json=as_json, music_seconds=seconds, with_models=not no_models)
+    if musicgen_size not in ("auto", "small", "medium", "large"):
+        raise typer.BadParameter(f"--musicgen-size {musicgen_size!r}: auto, small, medium or large")
+    main(as_json=as_json, music_seconds=seconds, with_models=not no_models, musicgen_size=musicgen_size)
 
 
 @bench_app.command()

@@ -94,6 +94,8 @@ class AudioReady(OutcomeEnvelope):
     music_request: MusicRequested | None = None
     request_source: str | None = None
     replay_of: str | None = None
+    # parameter -> why it is in not_applied, or how it was approximated (e.g. pitch by a phase vocoder)
+    parameter_notes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

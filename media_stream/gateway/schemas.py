@@ -160,11 +160,19 @@ class JobStatus(Out):
     updated_at_ms: int
 
 
+class VoiceBackendOut(Out):
+    backend: str  # espeak | coqui
+    spoken_by: str  # the eSpeak voice, or the Coqui model [speaker]
+    distinct: bool  # False: it sounds like ``same_as`` on this backend (its outcome lists voice in notApplied)
+    same_as: str | None = None
+
+
 class VoiceOut(Out):
     voice_id: str
     language: str
     gender: str
     label: str
+    backends: list[VoiceBackendOut] = []
 
 
 class StyleOut(Out):

@@ -21,7 +21,9 @@ class RenderedAudio:
 
     ``not_applied`` names the request parameters this backend could not honour, e.g.
     ``("emotion",)`` for a model without emotion control; the runtime publishes it in
-    ``AudioReady.notApplied``.
+    ``AudioReady.notApplied``. ``notes`` says, per parameter, why it was not applied (the
+    model that spoke instead of the voice) or how it was approximated (pitch by a phase vocoder);
+    published as ``AudioReady.parameterNotes``.
     """
 
     sample_rate: int
@@ -33,6 +35,7 @@ class RenderedAudio:
     format: str | None = None  # format of ``data``
     not_applied: tuple[str, ...] = ()
     seed: int | None = None
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable

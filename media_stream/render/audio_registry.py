@@ -4,7 +4,7 @@ into stored bytes. torch, TTS and transformers are imported only inside ``coqui.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from media_stream.config import AudioSettings
 from media_stream.domain.errors import ConfigurationError
@@ -50,6 +50,7 @@ class EncodedAudio:
     true_peak_dbtp: float
     model: str
     not_applied: tuple[str, ...]
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 def finish_audio(rendered: RenderedAudio, settings: AudioSettings, kind: str) -> EncodedAudio:
@@ -61,7 +62,7 @@ def finish_audio(rendered: RenderedAudio, settings: AudioSettings, kind: str) ->
         assert rendered.data is not None and rendered.format is not None
         decoded = decode(rendered.data)
         return EncodedAudio(rendered.data, rendered.format, content_type(rendered.format), decoded.sample_rate,
-                            round(decoded.duration_s, 3), float("nan"), float("nan"), rendered.model, rendered.not_applied)
+                            round(decoded.duration_s, 3), float("nan"), float("nan"), rendered.model, rendered.not_applied, dict(rendered.notes))
     target = settings.narration_lufs if kind == "narration" else settings.music_lufs
     normalised = normalise_loudness(rendered.samples, rendered.sample_rate, target, settings.true_peak_dbtp)
     fmt = settings.output_format
@@ -70,5 +71,5 @@ def finish_audio(rendered: RenderedAudio, settings: AudioSettings, kind: str) ->
         data=data, format=fmt, content_type=content_type(fmt), sample_rate=rendered.sample_rate,
         duration_s=round(normalised.samples.size / rendered.sample_rate, 3),
         loudness_lufs=round(normalised.loudness_lufs, 2), true_peak_dbtp=round(normalised.true_peak_dbtp, 2),
-        model=rendered.model, not_applied=rendered.not_applied,
+        model=rendered.model, not_applied=rendered.not_applied, notes=dict(rendered.notes),
     )

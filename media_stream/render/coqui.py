@@ -1,5 +1,6 @@
 """Narration on Coqui TTS (the maintained ``coqui-tts`` fork, ``import TTS``) through
-``TTS.utils.synthesizer.Synthesizer``: VITS models by default, XTTS-v2 for voice cloning.
+``TTS.utils.synthesizer.Synthesizer``: VITS models by default, XTTS-v2 for the catalog voices on
+its studio speakers and for voice cloning (conditioning latents once per clip: ``xtts.py``).
 
 Models come from a local folder (``config.json`` + a ``.pth`` checkpoint) or from the TTS
 cache (``$TTS_HOME`` or ``~/.local/share/tts/<name with / as -->``); nothing is downloaded.
@@ -10,9 +11,9 @@ Imports torch: only the registry imports this module, and only when configured.
 
 from __future__ import annotations
 
-import io
+import json
 import logging
-import tempfile
+import shutil
 import threading
 import time
 from collections.abc import Sequence
@@ -24,9 +25,10 @@ from media_stream.config import AudioSettings
 from media_stream.domain.audio_work import NarrationWork
 from media_stream.domain.errors import ConfigurationError
 from media_stream.domain.scenes import derived_seed
-from media_stream.domain.voices import Voice
+from media_stream.domain.voices import XTTS_V2, Voice, VoiceRendition, coqui_spoken_by, renditions
 from media_stream.render.audio_base import RenderedAudio
 from media_stream.render.audio_dsp import join_with_pauses, pitch_shift, time_stretch, trim_silence
+from media_stream.render.xtts import XttsVoices, accept_transformers_cache
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ class _Model:
 
         if not (folder / "config.json").is_file():
             raise ConfigurationError(f"Coqui model {name!r}: no config.json in {folder}")
+        check_phonemizer(name, json.loads((folder / "config.json").read_text()))
         self.name = name
         self.is_xtts = _is_xtts(folder)
         checkpoint = folder if self.is_xtts else find_checkpoint(folder)
@@ -92,12 +95,30 @@ class _Model:
         self.speakers = list(manager.name_to_id) if manager is not None and getattr(manager, "name_to_id", None) else []
         languages = getattr(model, "language_manager", None)
         self.languages = list(languages.name_to_id) if languages is not None and getattr(languages, "name_to_id", None) else []
+        self.voices: XttsVoices | None = None
+        if self.is_xtts:
+            accept_transformers_cache(model)
+            self.languages = list(model.config.languages)
+            self.voices = XttsVoices(model)
         self.lock = threading.Lock()
 
 
-def _is_xtts(folder: Path) -> bool:
-    import json
+def check_phonemizer(name: str, config: dict) -> None:
+    """A model that reads phonemes through Coqui's eSpeak phonemizer needs the ``espeak-ng`` (or
+    ``espeak``) program on PATH; say so at load, not with a FileNotFoundError mid-narration.
+    (The released ``tts_models/fr/css10/vits`` is such a model; Debian package: espeak-ng.)"""
+    if not config.get("use_phonemes"):
+        return
+    phonemizer = config.get("phonemizer") or "espeak"  # Coqui's default for most languages
+    if phonemizer in ("espeak", "multi_phonemizer") and not (shutil.which("espeak-ng") or shutil.which("espeak")):
+        raise ConfigurationError(
+            f"Coqui model {name!r} reads phonemes through the eSpeak phonemizer "
+            f"(phoneme_language {config.get('phoneme_language')!r}), which runs the espeak-ng program: "
+            "none on PATH. Install it (Debian/Ubuntu: apt-get install espeak-ng; the CUDA image has it)."
+        )
 
+
+def _is_xtts(folder: Path) -> bool:
     try:
         return json.loads((folder / "config.json").read_text()).get("model") == "xtts"
     except (OSError, ValueError):
@@ -116,6 +137,7 @@ class CoquiRenderer:
         self._models: dict[str, _Model] = {}
         self._lock = threading.Lock()
         self._use_cuda = False
+        self._renditions: dict[str, VoiceRendition] | None = None
 
     def load(self) -> None:
         try:
@@ -136,66 +158,115 @@ class CoquiRenderer:
                 log.info("Coqui model %s loaded from %s in %.1f s", name, folder, time.perf_counter() - started)
             return self._models[name]
 
-    def model_for(self, voice: Voice) -> str:
-        """Per voice id, then language, then two-letter language overrides; then the catalog's
-        model for the voice if it is available locally; else the configured default."""
+    def rendition(self, voice: Voice) -> tuple[str, str | None, str | None]:
+        """(model, speaker, why not the catalog's) this agent speaks ``voice`` with: an override
+        per voice id, language or two-letter language; else the catalog's model (XTTS v2: the
+        configured ``xtts_model``) when it is the default or installed here; else the default
+        model's own speaker, with the reason."""
         overrides = self.settings.coqui_models
         for key in (voice.voice_id, voice.language, voice.language_code):
             if key in overrides:
-                return overrides[key]
-        if voice.coqui_model != self.settings.coqui_model:
-            try:
-                resolve_model_dir(voice.coqui_model)
-                return voice.coqui_model
-            except ConfigurationError:
-                pass
-        return self.settings.coqui_model
+                return overrides[key], voice.coqui_speaker, None
+        wanted = self.settings.xtts_model if voice.coqui_model == XTTS_V2 and self.settings.xtts_model else voice.coqui_model
+        if wanted == self.settings.coqui_model or wanted in self._models:
+            return wanted, voice.coqui_speaker, None
+        try:
+            resolve_model_dir(wanted)
+            return wanted, voice.coqui_speaker, None
+        except ConfigurationError:
+            return self.settings.coqui_model, None, f"{voice.coqui_model} (the catalog's model for {voice.voice_id}) is not installed on this agent"
+
+    def model_for(self, voice: Voice) -> str:
+        return self.rendition(voice)[0]
+
+    def voice_renditions(self) -> dict[str, VoiceRendition]:
+        """Every catalog voice as this agent speaks it (computed once: models are installed at
+        deploy time), so two voices that would sound the same are known."""
+        if self._renditions is None:
+            self._renditions = renditions("coqui", lambda v: coqui_spoken_by(*self.rendition(v)[:2]))
+        return self._renditions
+
+    def _voice_note(self, voice: Voice, model: _Model, speaker: str | None, cloning: bool) -> str | None:
+        """Why ``voice`` is not what speaks, or None when it is."""
+        if cloning:
+            return None  # the reference clip is the voice
+        _, wanted_speaker, fallback = self.rendition(voice)
+        shown = self.voice_renditions()[voice.voice_id]
+        if fallback is not None:
+            return f"{fallback}; spoken by {coqui_spoken_by(model.name, speaker)} instead"
+        if wanted_speaker is not None and wanted_speaker != speaker:
+            has = f"its speaker {speaker!r} spoke" if speaker else "it has a single speaker"
+            return f"{model.name} has no speaker {wanted_speaker!r}; {has}"
+        if wanted_speaker is None and model.speakers:
+            return f"{model.name} is multi-speaker and the catalog names no speaker for {voice.voice_id}; its speaker {speaker!r} spoke"
+        if shown.same_as is not None:
+            return f"spoken by {shown.spoken_by}, the same model and speaker as {shown.same_as}"
+        return None
 
     def synthesize(self, batch: Sequence[NarrationWork]) -> list[RenderedAudio]:
         return [self._one(work) for work in batch]
+
+    def _vits_chunks(self, model: _Model, work: NarrationWork, speaker: str | None, language: str | None) -> list[np.ndarray]:
+        """Each chunk through ``Synthesizer.tts``; speed is the length scale (restored after)."""
+        tts_model = model.synth.tts_model
+        if hasattr(tts_model, "length_scale"):
+            tts_model.length_scale = model.base_length_scale / work.speed
+        try:
+            return [
+                trim_silence(np.asarray(model.synth.tts(text=c.text, speaker_name=speaker, language_name=language, split_sentences=False), dtype=np.float32), model.sample_rate)
+                for c in work.chunks
+            ]
+        finally:
+            if hasattr(tts_model, "length_scale"):
+                tts_model.length_scale = model.base_length_scale
+
+    def _xtts_chunks(self, model: _Model, work: NarrationWork, speaker: str | None, language: str | None, cloning: bool) -> list[np.ndarray]:
+        """Each chunk through ``Xtts.inference`` with one voice's latents: the clip's (computed
+        once per clip, see render/xtts.py) or the studio speaker's."""
+        voices = model.voices
+        assert voices is not None and language is not None
+        if cloning:
+            latents = voices.clip(work.reference_audio)  # type: ignore[arg-type]
+        elif speaker is not None:
+            latents = voices.studio(speaker)
+        else:
+            raise ConfigurationError(f"XTTS model {model.name!r} has no studio speakers: a narration on it needs a referenceAudio clip")
+        return [trim_silence(voices.speak(c.text, language, latents, work.speed), model.sample_rate) for c in work.chunks]
 
     def _one(self, work: NarrationWork) -> RenderedAudio:
         started = time.perf_counter()
         cloning = work.reference_audio is not None and bool(self.settings.xtts_model)
         model = self._model(self.settings.xtts_model if cloning else self.model_for(work.voice))  # type: ignore[arg-type]
         not_applied: list[str] = []
+        notes: dict[str, str] = {}
         if work.emotion not in (None, "neutral"):
             not_applied.append("emotion")
+            notes["emotion"] = f"{model.name} has no emotion control"
         if work.reference_audio is not None and not cloning:
             not_applied.append("reference_audio")
-        speaker = work.voice.coqui_speaker if work.voice.coqui_speaker in model.speakers else (model.speakers[0] if model.speakers else None)
-        if model.speakers and work.voice.coqui_speaker not in model.speakers and not cloning:
-            not_applied.append("voice")  # this model lacks the catalog's speaker: its first one speaks
+            notes["reference_audio"] = "no XTTS model is configured (MEDIA_STREAM_AUDIO__XTTS_MODEL) to clone from a clip"
+        wanted = self.rendition(work.voice)[1]
+        speaker = wanted if wanted in model.speakers else (model.speakers[0] if model.speakers else None)
+        voice_note = self._voice_note(work.voice, model, speaker if not cloning else None, cloning)
+        if voice_note is not None:
+            not_applied.append("voice")
+            notes["voice"] = voice_note
         language = work.voice.coqui_language if work.voice.coqui_language in model.languages else (model.languages[0] if model.languages else None)
-        kwargs: dict = {}
-        reference_path = None
         import torch
 
         with model.lock:
-            # VITS samples noise (durations, prosody): seeded from the ids, a retry says it the same way
+            # VITS and XTTS sample (durations, prosody, GPT codes): seeded from the ids, a retry says it the same way
             torch.manual_seed(derived_seed(work.project_id, work.request_id) % 2**32)
-            try:
-                if model.is_xtts:
-                    kwargs["speed"] = work.speed
-                    if cloning:
-                        reference_path = _reference_wav(work.reference_audio)  # type: ignore[arg-type]
-                        kwargs["speaker_wav"] = str(reference_path)
-                        speaker = None
-                elif hasattr(model.synth.tts_model, "length_scale"):
-                    model.synth.tts_model.length_scale = model.base_length_scale / work.speed
-                pieces = []
-                for chunk in work.chunks:
-                    wav = model.synth.tts(text=chunk.text, speaker_name=speaker, language_name=language, split_sentences=False, **kwargs)
-                    pieces.append(trim_silence(np.asarray(wav, dtype=np.float32), model.sample_rate))
-            finally:
-                if not model.is_xtts and hasattr(model.synth.tts_model, "length_scale"):
-                    model.synth.tts_model.length_scale = model.base_length_scale
-                if reference_path is not None:
-                    reference_path.unlink(missing_ok=True)
+            if model.voices is not None:
+                pieces = self._xtts_chunks(model, work, speaker, language, cloning)
+            else:
+                pieces = self._vits_chunks(model, work, speaker, language)
         if not model.is_xtts and not hasattr(model.synth.tts_model, "length_scale"):
             pieces = [time_stretch(p, work.speed) for p in pieces]  # no duration control: stretch
         samples = join_with_pauses(pieces, [c.pause_after_s / work.speed for c in work.chunks], model.sample_rate)
         samples = pitch_shift(samples, model.sample_rate, work.pitch)
+        if abs(work.pitch - 1.0) > 1e-6:
+            notes["pitch"] = "phase-vocoder shift after synthesis (the model has no pitch control)"
         peak = float(np.max(np.abs(samples))) if samples.size else 0.0
         if peak > 1.0:
             samples = samples / peak
@@ -206,15 +277,7 @@ class CoquiRenderer:
             render_ms=int((time.perf_counter() - started) * 1000),
             samples=samples.astype(np.float32),
             not_applied=tuple(not_applied),
+            notes=notes,
         )
 
 
-def _reference_wav(data: bytes) -> Path:
-    """The reference clip (any format soundfile reads) as a temporary WAV for XTTS."""
-    import soundfile as sf
-
-    samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=False)
-    handle = tempfile.NamedTemporaryFile(suffix=".wav", delete=False)
-    handle.close()
-    sf.write(handle.name, samples, rate)
-    return Path(handle.name)

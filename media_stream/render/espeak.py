@@ -175,12 +175,14 @@ class EspeakRenderer:
         engine = self._ready()
         started = time.perf_counter()
         not_applied: list[str] = []
+        notes: dict[str, str] = {}
         pitch_factor, pitch_range, rate_factor = EMOTION_PROSODY["neutral"]
         if work.emotion is not None:
             if work.emotion in EMOTION_PROSODY:
                 pitch_factor, pitch_range, rate_factor = EMOTION_PROSODY[work.emotion]
             else:
                 not_applied.append("emotion")
+                notes["emotion"] = f"eSpeak NG has prosody for {', '.join(EMOTION_PROSODY)} only"
         wanted_rate = work.voice.espeak_rate * work.speed * rate_factor
         rate = int(round(min(_MAX_RATE, max(_MIN_RATE, wanted_rate))))
         stretch = wanted_rate / rate  # beyond eSpeak's 80..450 wpm: time-stretch the rest
@@ -195,6 +197,7 @@ class EspeakRenderer:
         samples = join_with_pauses(pieces, [c.pause_after_s / work.speed for c in work.chunks], engine.sample_rate)
         if abs(residual - 1.0) > 0.01:
             samples = pitch_shift(samples, engine.sample_rate, residual)
+            notes["pitch"] = f"beyond eSpeak's native pitch range: the last x{residual:.2f} is a phase-vocoder shift after synthesis"
         return RenderedAudio(
             sample_rate=engine.sample_rate,
             duration_s=round(samples.size / engine.sample_rate, 3),
@@ -202,4 +205,5 @@ class EspeakRenderer:
             render_ms=int((time.perf_counter() - started) * 1000),
             samples=samples,
             not_applied=tuple(not_applied),
+            notes=notes,
         )

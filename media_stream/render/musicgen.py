@@ -4,8 +4,11 @@ weights).
 
 One generation covers at most ``musicgen_window_s`` (30 s, the model's training length).
 Longer pieces continue window by window: each new window is conditioned on the text and on
-the last ``musicgen_overlap_s`` of audio (MusicGen's audio prompt), and joins the piece with
-an equal-power crossfade of ``musicgen_crossfade_s`` over the re-decoded context. Style,
+the last ``musicgen_overlap_s`` of audio (MusicGen's audio prompt), and joins the piece with a
+crossfade of ``musicgen_crossfade_s`` over the re-decoded context: equal gain where the two
+sides are the same audio (a real codec re-decodes the context closely), equal power where they
+are unrelated (``audio_dsp.crossfade_gains``). ``last_seams`` keeps where each crossfade lies,
+for the seam measurements (tests, ``bench audio``). Style,
 tempo and intensity are in the prompt; intensity also sets guidance and temperature.
 float16 on CUDA, float32 on CPU. Imports torch: only the registry imports this module.
 """
@@ -63,6 +66,7 @@ class MusicgenRenderer:
         self.model = None
         self.processor = None
         self.last_windows: list[Window] = []
+        self.last_seams: list[tuple[int, int]] = []  # (first, last + 1) sample of each crossfade
 
     def load(self) -> None:
         try:
@@ -123,6 +127,7 @@ class MusicgenRenderer:
         with self._lock:
             torch.manual_seed(work.seed % 2**32)
             piece = np.zeros(0, dtype=np.float32)
+            seams: list[tuple[int, int]] = []
             for w in windows:
                 if w.context_frames == 0:
                     piece = self._generate(work, None, w.new_frames)
@@ -130,8 +135,9 @@ class MusicgenRenderer:
                 context = piece[-w.context_frames * self.hop:]
                 full = self._generate(work, context, w.new_frames)
                 continuation = full[context.size - xfade * self.hop:]
+                seams.append((piece.size - xfade * self.hop, piece.size))
                 piece = crossfade_append(piece, continuation, xfade * self.hop)
-            self.last_windows = windows
+            self.last_windows, self.last_seams = windows, [(a, b) for a, b in seams if b <= total]
         samples = fit_length(piece.astype(np.float32), total)
         peak = float(np.max(np.abs(samples))) if samples.size else 0.0
         if peak > 0.99:

@@ -121,6 +121,7 @@ class AudioMedium:
             music_request=request if isinstance(request, MusicRequested) else None,
             request_source=request_source(job.message) if job is not None else None,
             replay_of=replay_of(job.message) if job is not None else None,
+            parameter_notes=dict(encoded.notes),
         )
 
     def step_events(self, job: Job, result: AudioReady) -> list[OutgoingMessage]:

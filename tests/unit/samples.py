@@ -166,6 +166,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "musicRequest": None,
         "requestSource": "media.audio.requested.v1/0/8",
         "replayOf": None,
+        "parameterNotes": {"emotion": "espeak-ng has no emotion control"},
     },
     "AgentAnnounced": {
         "agentId": "media-stream-image-host1-4242",

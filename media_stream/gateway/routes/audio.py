@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from media_stream.domain.requests import MusicRequested, NarrationRequested
-from media_stream.domain.voices import VOICE_CATALOG
+from media_stream.domain.voices import catalog_listing
 from media_stream.gateway import schemas
 from media_stream.gateway.auth import Principal, require_user_or_service
 from media_stream.gateway.routes.images import ERRORS, POST_ERRORS
@@ -40,8 +40,9 @@ def music(
 
 @router.get("/voices", response_model=list[schemas.VoiceOut], responses=ERRORS)
 def voices(_: Principal = Depends(require_user_or_service("audio:read"))) -> list[dict]:
-    """The voices a narration may name."""
-    return [{"voiceId": v.voice_id, "language": v.language, "gender": v.gender, "label": v.label} for v in VOICE_CATALOG.values()]
+    """The voices a narration may name, and per backend what speaks each and whether it is
+    distinct (with every catalog model installed; an agent lacking one says so in notApplied)."""
+    return catalog_listing()
 
 
 @router.get("/status/{job_id}", response_model=schemas.JobStatus, responses={**ERRORS, 404: {"model": schemas.ErrorOut}})

@@ -84,7 +84,10 @@ def test_voices_styles_and_a_style_preview(gateway: Gateway) -> None:
     http, user = gateway.http, bearer(USER)
     voices = http.get("/api/v1/audio/voices", headers=user).json()
     assert [v["voiceId"] for v in voices] == list(VOICE_CATALOG)
-    assert voices[0] == {"voiceId": "fr-FR-Denise", "language": "fr-FR", "gender": "female", "label": VOICE_CATALOG["fr-FR-Denise"].label}
+    assert {k: voices[0][k] for k in ("voiceId", "language", "gender", "label")} == {"voiceId": "fr-FR-Denise", "language": "fr-FR", "gender": "female", "label": VOICE_CATALOG["fr-FR-Denise"].label}
+    henri = next(v for v in voices if v["voiceId"] == "fr-FR-Henri")  # per backend: what speaks it, and whether it is distinct
+    assert [(b["backend"], b["distinct"]) for b in henri["backends"]] == [("espeak", True), ("coqui", True)]
+    assert henri["backends"][1]["spokenBy"].endswith("[Damien Black]")
     styles = http.get("/api/v1/styles/", headers=user).json()
     assert [s["styleId"] for s in styles] == list(IMAGE_STYLES)
     watercolor = http.get("/api/v1/styles/watercolor", headers=user)

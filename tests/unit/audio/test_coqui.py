@@ -16,7 +16,8 @@ TEXT = "Bonjour Léa. Où vont-ils donc, tous ces bateaux ? Personne ne le sait.
 
 @pytest.fixture(scope="module")
 def coqui(tiny_vits):
-    renderer = speech_renderer(AudioSettings(speech_backend="coqui", coqui_model=str(tiny_vits), device="cpu"))
+    # the tiny two-speaker model stands for the English VCTK one (p225 and p226: Jenny and Guy)
+    renderer = speech_renderer(AudioSettings(speech_backend="coqui", coqui_model=str(tiny_vits), coqui_models={"en": str(tiny_vits)}, device="cpu"))
     renderer.load()
     return renderer
 
