@@ -22,6 +22,7 @@ from media_stream.config import Settings, get_settings
 from media_stream.domain.errors import MediaStreamError, RetriableError, ValidationError
 from media_stream.gateway.auth import TokenTable
 from media_stream.gateway.body_limit import BodySizeLimit
+from media_stream.gateway.trailing_slash import TrailingSlash
 from media_stream.gateway.routes import audio, health, images, jobs, models, styles
 from media_stream.gateway.routes import catalog as catalog_routes
 from media_stream.gateway.services import GatewayServices
@@ -47,6 +48,7 @@ def create_app(
         services.close()
 
     app = FastAPI(
+        redirect_slashes=False,
         title="media-stream gateway",
         version=__version__,
         description="The original REST contract on top of the Kafka topics: every POST publishes one request event.",
@@ -56,6 +58,7 @@ def create_app(
     app.state.tokens = TokenTable(settings.gateway.tokens)
     app.state.services = services
     app.add_middleware(BodySizeLimit, max_bytes=settings.gateway.max_body_bytes)
+    app.add_middleware(TrailingSlash)
     _install_error_handlers(app)
 
     app.include_router(health.router)

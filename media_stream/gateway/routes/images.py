@@ -68,7 +68,8 @@ def cancel(
         validate_id("jobId", job_id)
         project_id = body.project_id
         if project_id is None:
-            row = services.status(job_id)
+            published = services.published_job(job_id)
+            row = services.status(job_id) if published is None else published
             if row is None:
                 raise HTTPException(404, {"error": "not_found", "message": f"no status for job {job_id!r}: give projectId"})
             project_id = row.project_id
