@@ -12,16 +12,16 @@ import signal
 from typing import Any, Optional
 
 import typer
-from rich import box
 from rich.table import Table
 
 from media_stream.config import get_settings
 from media_stream.domain.errors import MediaStreamError
-from media_stream.terminal import error_line, make_console, styled
+from media_stream.terminal import error_line, make_console, shorten, styled
 
 console = make_console(soft_wrap=True)
 catalog_app = typer.Typer(help="The asset catalog processor.", no_args_is_help=True)
 BOOTSTRAP_HELP = "Kafka bootstrap servers (default: configured or local dev broker)."
+ASSET_ID_COLUMNS = 40  # longer asset ids fold in the assets table (80 columns); --json has every value whole
 
 
 def _fail(exc: Exception, code: int = 2) -> typer.Exit:
@@ -102,15 +102,21 @@ def assets(
     if as_json:
         typer.echo(dumps([to_record(e) for e in found], ensure_ascii=False))
         return
-    table = Table(title=f"assets of {project}" + (f" (version {version})" if version else ""), box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
-    table.add_column("asset", overflow="fold", ratio=3, min_width=12)  # what `rate` and `rerender` take: folded, never cut
+    table = Table(title=f"assets of {project}" + (f" (version {version})" if version else ""), box=None, pad_edge=False)
+    rows = [(e.asset_id, e.kind, str(e.render_version), "-" if e.seed is None else str(e.seed), e.model, e.sha256[:8]) for e in found]
+    widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(("asset", "kind", "v", "seed", "model", "sha256"))]
+    asset_width = min(widths[0], ASSET_ID_COLUMNS)
+    # The model takes what is left of the terminal; the asset id (what `rate` and `rerender` take)
+    # stays whole on one line when it fits, folded (never cut) when not.
+    model_width = max(8, console.width - asset_width - sum(widths[1:4]) - widths[5] - 2 * 5)
+    table.add_column("asset", no_wrap=widths[0] <= ASSET_ID_COLUMNS, overflow="fold", min_width=asset_width, max_width=asset_width)
     table.add_column("kind", no_wrap=True)
     table.add_column("v", no_wrap=True, justify="right")
-    table.add_column("seed", overflow="fold", max_width=16)
-    table.add_column("model", overflow="ellipsis", no_wrap=True, ratio=2, max_width=24)
+    table.add_column("seed", no_wrap=True)
+    table.add_column("model", overflow="ellipsis", no_wrap=True, max_width=model_width)
     table.add_column("sha256", no_wrap=True)
-    for e in found:
-        table.add_row(e.asset_id, e.kind, str(e.render_version), "-" if e.seed is None else str(e.seed), e.model, e.sha256[:8])
+    for row in rows:
+        table.add_row(*row[:4], shorten(row[4], model_width), row[5])
     console.print(table, soft_wrap=False)
     if found:
         console.print("storage keys, lineage (replay of), prompts: --json")
