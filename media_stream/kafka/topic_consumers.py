@@ -27,7 +27,7 @@ class TopicConsumers:
 
     def members(self, topic: str, groups: Iterable[str] = ()) -> int:
         """Members of any group assigned a partition of ``topic``, plus the members of ``groups``
-        (the agents' own group: a member between rebalances has no assignment yet)."""
+        (the agents' own group) that have no assignment yet (between rebalances)."""
         named = list(dict.fromkeys(groups))
         try:
             listed = self._admin.list_consumer_groups(request_timeout=TIMEOUT_S).result(timeout=TIMEOUT_S)
@@ -43,7 +43,7 @@ class TopicConsumers:
                     continue  # a group gone between the two calls
                 for member in description.members or []:
                     topics = {tp.topic for tp in (member.assignment.topic_partitions if member.assignment else [])}
-                    if topic in topics or group_id in named:
+                    if topic in topics or (group_id in named and not topics):
                         count += 1
             return count
         except KafkaException as exc:
