@@ -68,7 +68,7 @@ class ListenerCheck:
         if not listening and before is not False:
             return nobody_message(self.medium, self.topic)
         if listening and before is False:
-            return f"a {self.medium} agent is now consuming {self.topic}"
+            return f"{'an' if self.medium[:1] in 'aeiou' else 'a'} {self.medium} agent is now consuming {self.topic}"
         return None
 
 
