@@ -227,3 +227,22 @@ def test_seed_beyond_2_53_is_refused_naming_the_range(gateway: Gateway) -> None:
     assert str(2**53 - 1) in answer.json()["message"]
     fits = gateway.http.post("/api/v1/images/generate", json={"prompt": "a fox", "seed": 2**53 - 1, **SMALL}, headers=bearer(SERVICE))
     assert fits.status_code == 202, fits.text
+
+
+def test_sse_says_when_no_agent_consumes_the_request_topic(served_gateway) -> None:  # noqa: ANN001 - the conftest fixture
+    import time
+
+    import httpx
+
+    from tests.integration.gateway.test_gateway_streams import sse_events
+
+    gateway = served_gateway.gateway
+    with httpx.Client(base_url=served_gateway.url, timeout=30) as http:
+        posted = http.post("/api/v1/audio/music", json=body(MusicRequest(duration=2.0, style="happy")), headers=bearer(SERVICE))
+        assert posted.status_code == 202, posted.text
+        started = time.monotonic()
+        with http.stream("GET", f"/api/v1/jobs/{posted.json()['jobId']}/events", headers=bearer(SERVICE)) as stream:
+            name, data = next((n, d) for n, d in sse_events(stream.iter_lines()) if n != "comment")
+        assert time.monotonic() - started < 10
+    assert name == "notice" and data["listening"] is False and data["topic"] == gateway.audio_routes.requests
+    assert f"no audio agent is consuming {gateway.audio_routes.requests}: start `media-stream worker audio`" in data["message"]
