@@ -219,6 +219,8 @@ def test_project_from_body_header_or_job_and_old_names_still_accepted(gateway: G
     assert events[from_header.json()["jobId"]].project_id == "proj-header" and events[from_header.json()["jobId"]].style_config.style == "cartoon"
     assert events[by_name.json()["jobId"]].style_config.style == "pixel-art"
     assert {e.job_id: e for e in gateway.events_on(gateway.audio_routes.requests)}[old_music.json()["jobId"]].duration_seconds == 3.0
+    cancel = http.post("/api/v1/images/cancel/job-elsewhere", headers={**auth, "X-Project-Id": "proj-header"})
+    assert cancel.status_code == 202 and cancel.json()["projectId"] == "proj-header", cancel.text
 
 
 def test_seed_beyond_2_53_is_refused_naming_the_range(gateway: Gateway) -> None:
