@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from media_stream.bench.cli import bench_app
@@ -18,6 +17,7 @@ from media_stream.client.cli import publish_app, reset_group, watch
 from media_stream.config import get_settings
 from media_stream.dev.cli import dev_app
 from media_stream.domain.errors import MediaStreamError
+from media_stream.terminal import error_line, make_console
 from media_stream.serde.cli import schemas_app
 from media_stream.topics.cli import topics_app
 
@@ -34,7 +34,7 @@ app.command("assets")(catalog_cli.assets)
 app.command("rate")(catalog_cli.rate)
 app.command("quality")(catalog_cli.quality)
 app.command("forget-project")(catalog_cli.forget_project)
-console = Console(soft_wrap=True)
+console = make_console(soft_wrap=True)
 
 
 @app.command()
@@ -59,7 +59,7 @@ def worker(
     try:
         run_agent(settings, medium, bootstrap)
     except MediaStreamError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(error_line(exc))
         raise typer.Exit(2) from exc
 
 
@@ -81,7 +81,7 @@ def status(
     try:
         row, lookup_ms = view.query(job_id)
     except MediaStreamError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(error_line(exc))
         raise typer.Exit(2) from exc
     finally:
         view.close()
@@ -91,7 +91,7 @@ def status(
     if as_json:
         typer.echo(json.dumps({**row.__dict__, "lookup_ms": round(lookup_ms, 3)}))
         return
-    console.print(f"{row.job_id}  [bold]{row.status}[/bold]  progress {row.progress:.0%}  project {row.project_id}" + (f"  error: {row.error}" if row.error else ""))
+    console.print(f"{row.job_id}  {row.status}  progress {row.progress:.0%}  project {row.project_id}" + (f"  error: {row.error}" if row.error else ""))
     console.print(f"(looked up in {lookup_ms:.2f} ms)")
 
 
@@ -116,7 +116,7 @@ def cancel(
         finally:
             publisher.close()
     except MediaStreamError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(error_line(exc))
         raise typer.Exit(2) from exc
     console.print(f"cancel for job {job_id} published to {published.topic}")
 
@@ -145,7 +145,7 @@ def replay(
         topic = topic_name or load_topics(settings.topics_file).name(role)
         report = run_replay(settings, topic, render_version, bootstrap, since, until, project, job, dry_run, partition, from_offset, to_offset)
     except MediaStreamError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(error_line(exc))
         raise typer.Exit(2) from exc
     verb = "would replay" if dry_run else "replayed"
     console.print(f"{verb} {report.selected} request(s) from {topic} as renderVersion {render_version} ({report.skipped} other message(s) left alone)")
@@ -259,7 +259,7 @@ def models(
     try:
         agents = running_agents(settings, bootstrap, load_topics(settings.topics_file).name("agents"))
     except MediaStreamError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(error_line(exc))
         raise typer.Exit(2) from exc
     if as_json:
         typer.echo(json.dumps({"agents": [agent_json(a) for a in agents]}))

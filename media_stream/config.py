@@ -271,7 +271,13 @@ class ObservabilitySettings(BaseModel):
     ``GET /healthz/ready`` on ``host:port``; port 0 turns the server off.
     """
 
-    port: int = Field(default=9400, ge=0, le=65535, description="HTTP port of /metrics and /healthz/*; 0: no server.")
+    port: int = Field(
+        default=9400,
+        ge=0,
+        le=65535,
+        description="HTTP port of /metrics and /healthz/*; 0: no server. Unset: a port per process kind "
+        "(image agent 9400, audio agent 9401, catalog processor 9402), so they share a host.",
+    )
     host: str = "0.0.0.0"
     log_format: Literal["json", "text"] = Field(default="json", description="json: one object per line (ts, level, logger, msg, jobId...).")
     otlp_endpoint: str | None = Field(
@@ -284,6 +290,15 @@ class ObservabilitySettings(BaseModel):
     max_project_labels: int = Field(
         default=20, ge=1, le=1000, description="Queue depth is labelled for the N deepest projects; the rest sum into project='_other'."
     )
+
+    def port_for(self, kind: str) -> int:
+        """The port of ``kind`` (image, audio, catalog): ``port`` when it was set, else the kind's own."""
+        if "port" in self.model_fields_set:
+            return self.port
+        return DEFAULT_PORTS.get(kind, self.port)
+
+
+DEFAULT_PORTS = {"image": 9400, "audio": 9401, "catalog": 9402}
 
 
 class CatalogSettings(BaseModel):
@@ -322,3 +337,8 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def agent_group_id(settings: Settings, medium: str) -> str:
+    """The consumer group the agents of ``medium`` join (the deploy manifests name the same one)."""
+    return settings.worker.group_id if medium == "image" else f"media-stream-{medium}-agents"

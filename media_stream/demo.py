@@ -3,7 +3,9 @@
 Starts what it needs, publishes a sample storyboard with two recurring characters, prints each
 ImageReady as it arrives and the BatchCompleted, says where the PNGs are; then (unless
 ``audio=False``) narrates each scene and scores the story through an audio agent
-(``demo_audio.py``), printing each AudioReady; stops what it started.
+(``demo_audio.py``), printing each AudioReady; stops what it started. It follows the job with
+the SDK's JobHandle, so it ends by the one job-end rule (``media_stream.client.job_end``): the
+BatchCompleted and every ImageReady it lists.
 """
 
 from __future__ import annotations
@@ -18,20 +20,13 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
-from media_stream.client.publisher import RequestPublisher
-from media_stream.client.subscriber import OutcomeSubscriber
+from media_stream.client.sdk import JobHandle, MediaStreamClient
 from media_stream.config import Settings
 from media_stream.demo_audio import narrate_and_score
-from media_stream.domain.outcomes import BatchCompleted, ImageReady, JobFailed
-from media_stream.domain.requests import (
-    Character,
-    Scene,
-    StoryboardRequested,
-    StyleConfig,
-)
-from media_stream.runtime.routes import AgentRoutes
-from media_stream.topics.spec import TopicResolver
+from media_stream.domain.outcomes import BatchCompleted, ImageReady, JobFailed, JobStatusChanged
+from media_stream.domain.requests import Character, Scene, StoryboardRequested, StyleConfig
 
 LEA = Character("lea", "Léa", "a girl of eight with a yellow raincoat and curly brown hair")
 FOX = Character("fox", "the fox", "a small red fox with a blue scarf")
@@ -66,7 +61,7 @@ def run_demo(settings: Settings, scenes: int, keep_running: bool, console: Conso
     with ExitStack() as stack:
         if settings.kafka.bootstrap_servers:
             bootstrap = settings.kafka.bootstrap_servers
-            console.print(f"Kafka: configured at [bold]{bootstrap}[/bold]")
+            console.print(f"Kafka: configured at [bold]{escape(bootstrap)}[/bold]", markup=True)
         else:
             broker = LocalKafka(settings)
             was_running = broker.status().running
@@ -75,7 +70,7 @@ def run_demo(settings: Settings, scenes: int, keep_running: bool, console: Conso
             if not (was_running or keep_running):
                 stack.callback(broker.stop)
             bootstrap = resolve_bootstrap(settings)
-            console.print(f"Kafka: local broker at [bold]{bootstrap}[/bold]")
+            console.print(f"Kafka: local broker at [bold]{escape(bootstrap)}[/bold]", markup=True)
 
         profile = settings.topics_profile or (None if settings.kafka.bootstrap_servers else "local")
         result = apply_topics(settings, profile=profile, bootstrap=bootstrap)
@@ -88,15 +83,11 @@ def run_demo(settings: Settings, scenes: int, keep_running: bool, console: Conso
             a = settings.audio
             console.print(f"Agent: audio worker pid {audio_worker.pid} (speech {a.speech_backend}, music {a.music_backend})")
 
-        routes = AgentRoutes.from_topics(TopicResolver.load(settings.topics_file))
-        subscriber = OutcomeSubscriber(settings, [routes.image_ready, routes.batch_completed, routes.job_failed], bootstrap)
-        stack.callback(subscriber.close)
+        client = stack.enter_context(MediaStreamClient(settings, bootstrap))
         request = sample_storyboard(scenes)
-        publisher = RequestPublisher(settings, bootstrap)
-        publisher.publish(request)
-        publisher.close()
-        console.print(f"Published StoryboardRequested job [bold]{request.job_id}[/bold]: {scenes} scenes with Léa and the fox")
-        code = _follow(subscriber, request, worker, console)
+        handle = client.submit(request)
+        console.print(f"Published StoryboardRequested job [bold]{escape(request.job_id)}[/bold]: {scenes} scenes with Léa and the fox", markup=True)
+        code = _follow(handle, worker, console)
         if audio_worker is not None:
             code = max(code, narrate_and_score(settings, bootstrap, request, audio_worker, console))
         return code
@@ -130,25 +121,30 @@ def _start_worker(settings: Settings, bootstrap: str, stack: ExitStack, medium: 
     return process
 
 
-def _follow(subscriber: OutcomeSubscriber, request: StoryboardRequested, worker: subprocess.Popen, console: Console) -> int:
+def _follow(handle: JobHandle, worker: subprocess.Popen, console: Console) -> int:
     started = time.monotonic()
-    for _topic, event in subscriber.events(timeout_s=120):
-        if getattr(event, "job_id", None) != request.job_id:
-            continue
-        if isinstance(event, ImageReady):
-            console.print(f"  ImageReady  {event.scene_id}  {event.width}x{event.height}  seed={event.seed}  {event.storage_key}")
-        elif isinstance(event, BatchCompleted):
-            console.print(f"BatchCompleted: {event.total_images} images, {len(event.failures)} failures, in {time.monotonic() - started:.1f}s")
-            folder = Path(event.images[0].url.removeprefix("file://")).parent.parent if event.images else None
-            console.print(f"PNG files: [bold]{folder}[/bold]")
-            for image in event.images:
-                console.print(f"  {image.url.removeprefix('file://')}")
-            return 0 if not event.failures else 1
-        elif isinstance(event, JobFailed):
-            console.print(f"[red]JobFailed:[/red] {event.reason}")
-            return 1
-        if worker.poll() is not None:
-            console.print(f"[red]the worker exited with code {worker.returncode}; see its log[/red]")
-            return 1
-    console.print("[red]no BatchCompleted within 120 s of silence[/red]")
+    say = lambda text: console.print(text, markup=False, emoji=False, highlight=False)  # noqa: E731 - data printed literally
+    try:
+        for event in handle.events(timeout_s=120, on_notice=lambda notice: say(f"  note: {notice}")):
+            if isinstance(event, ImageReady):
+                say(f"  ImageReady  {event.scene_id}  {event.width}x{event.height}  seed={event.seed}  {event.storage_key}")
+            if worker.poll() is not None:
+                console.print(f"[red]the worker exited with code {worker.returncode}; see its log[/red]", markup=True)
+                return 1
+    except TimeoutError:
+        console.print("[red]no BatchCompleted within 120 s of silence[/red]", markup=True)
+        return 1
+    outcome = handle.outcome
+    if isinstance(outcome, BatchCompleted):
+        say(f"BatchCompleted: {outcome.total_images} images, {len(outcome.failures)} failures, in {time.monotonic() - started:.1f}s")
+        folder = Path(outcome.images[0].url.removeprefix("file://")).parent.parent if outcome.images else None
+        console.print(f"PNG files: [bold]{escape(str(folder))}[/bold]", markup=True)
+        for image in outcome.images:
+            say(f"  {image.url.removeprefix('file://')}")
+        return 0 if not outcome.failures else 1
+    if isinstance(outcome, JobFailed):
+        console.print("[red]JobFailed:[/red] ", end="", markup=True)
+        say(outcome.reason)
+    elif isinstance(outcome, JobStatusChanged):
+        say(f"job {outcome.status}: {outcome.error or ''}")
     return 1

@@ -12,19 +12,20 @@ import signal
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from media_stream.config import get_settings
 from media_stream.domain.errors import MediaStreamError
+from media_stream.terminal import error_line, make_console, shorten, styled
 
-console = Console(soft_wrap=True)
+console = make_console(soft_wrap=True)
 catalog_app = typer.Typer(help="The asset catalog processor.", no_args_is_help=True)
 BOOTSTRAP_HELP = "Kafka bootstrap servers (default: configured or local dev broker)."
+ASSET_ID_COLUMNS = 40  # longer asset ids fold in the assets table (80 columns); --json has every value whole
 
 
 def _fail(exc: Exception, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}", highlight=False)
+    console.print(error_line(exc))
     return typer.Exit(code)
 
 
@@ -59,9 +60,9 @@ def run(bootstrap: Optional[str] = typer.Option(None, help=BOOTSTRAP_HELP), log_
         signal.signal(sig, lambda *_: processor.stopping.set())
     try:
         server = _health_server(settings, processor)
-    except OSError as exc:  # the port is taken: say so, leave the group cleanly
+    except MediaStreamError as exc:  # the port is taken: say so (naming the setting), leave the group cleanly
         processor.close()
-        raise _fail(OSError(f"observability.port {settings.observability.port}: {exc}")) from exc
+        raise _fail(exc) from exc
     try:
         processor.run()
     finally:
@@ -76,7 +77,8 @@ def _health_server(settings: Any, processor: Any) -> Any:
     from media_stream.observability.health_server import HealthServer
 
     obs = settings.observability
-    return HealthServer(processor.health, processor.metrics.registry, obs.host, obs.port).start() if obs.port else None
+    port = obs.port_for("catalog")
+    return HealthServer(processor.health, processor.metrics.registry, obs.host, port).start() if port else None
 
 
 def assets(
@@ -87,6 +89,7 @@ def assets(
 ) -> None:
     """A project's assets with their lineage (latest entry per asset and render version)."""
     from media_stream.domain.records import to_record
+    from media_stream.serde.json_values import dumps
 
     client = _client(bootstrap)
     try:
@@ -96,16 +99,26 @@ def assets(
     finally:
         client.close()
     if as_json:
-        typer.echo(json.dumps([to_record(e) for e in found], default=str, ensure_ascii=False))
+        typer.echo(dumps([to_record(e) for e in found], ensure_ascii=False))
         return
-    table = Table(title=f"assets of {project}" + (f" (version {version})" if version else ""))
-    table.add_column("asset", no_wrap=True)  # what `rate` and `rerender` take: never cut
-    for column in ("kind", "v", "model", "style", "seed", "sha256", "replay of", "storage key"):
-        table.add_column(column, overflow="fold")
-    for e in found:
-        table.add_row(e.asset_id, e.kind, str(e.render_version), e.model, e.style or "-", "-" if e.seed is None else str(e.seed),
-                      e.sha256[:12], e.replay_of or "-", e.storage_key)  # fmt: skip
-    console.print(table)
+    table = Table(title=f"assets of {project}" + (f" (version {version})" if version else ""), box=None, pad_edge=False)
+    rows = [(e.asset_id, e.kind, str(e.render_version), "-" if e.seed is None else str(e.seed), e.model, e.sha256[:8]) for e in found]
+    widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(("asset", "kind", "v", "seed", "model", "sha256"))]
+    asset_width = min(widths[0], ASSET_ID_COLUMNS)
+    # The model takes what is left of the terminal; the asset id (what `rate` and `rerender` take)
+    # stays whole on one line when it fits, folded (never cut) when not.
+    model_width = max(8, console.width - asset_width - sum(widths[1:4]) - widths[5] - 2 * 5)
+    table.add_column("asset", no_wrap=widths[0] <= ASSET_ID_COLUMNS, overflow="fold", min_width=asset_width, max_width=asset_width)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("v", no_wrap=True, justify="right")
+    table.add_column("seed", no_wrap=True)
+    table.add_column("model", overflow="ellipsis", no_wrap=True, max_width=model_width)
+    table.add_column("sha256", no_wrap=True)
+    for row in rows:
+        table.add_row(*row[:4], shorten(row[4], model_width), row[5])
+    console.print(table, soft_wrap=False)
+    if found:
+        console.print("storage keys, lineage (replay of), prompts: --json")
     console.print(f"{len(found)} asset(s)")
 
 
@@ -151,14 +164,14 @@ def quality(
         table.add_column(column)
     for q in lines:
         table.add_row(q.dimension, q.value, q.window, str(q.count), _num(q.mean), _pct(q.share_high),
-                      "[green]met[/green]" if q.meets_target else ("-" if q.count == 0 else "[red]not met[/red]"))  # fmt: skip
+                      styled("met", "green") if q.meets_target else ("-" if q.count == 0 else styled("not met", "red")))  # fmt: skip
     console.print(table)
     table = Table(title="character consistency (target: > 90% of images at or above the threshold)")
     for column in ("dimension", "value", "scored", "passed", "share", "mean score", "threshold", "target"):
         table.add_column(column)
     for c in rollup:
         table.add_row(c.dimension, c.value, str(c.scored), str(c.passed), _pct(c.share_passed), _num(c.mean_score, 3),
-                      _num(c.threshold), "[green]met[/green]" if c.meets_target else "[red]not met[/red]")  # fmt: skip
+                      _num(c.threshold), styled("met", "green") if c.meets_target else styled("not met", "red"))  # fmt: skip
     console.print(table)
 
 

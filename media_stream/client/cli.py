@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
 from media_stream.config import get_settings
 from media_stream.domain.errors import MediaStreamError, ValidationError
+from media_stream.terminal import error_line, make_console
 
-console = Console(soft_wrap=True)
+console = make_console(soft_wrap=True)
+errors = make_console(soft_wrap=True, stderr=True)
 publish_app = typer.Typer(help="Publish a request (flags, or --file JSON/YAML); prints the jobId.", no_args_is_help=True)
 
 FILE_HELP = "A JSON or YAML request (camelCase or snake_case fields); flags given win over it."
@@ -26,8 +28,13 @@ BOOTSTRAP_HELP = "Kafka bootstrap servers (default: configured or local dev brok
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    console.print(error_line(message))
     return typer.Exit(code)
+
+
+def _notice(message: str) -> None:
+    """A word while waiting (no agent consuming the request topic): on stderr, the wait goes on."""
+    errors.print(Text.assemble(("note:", "yellow"), " ", message))
 
 
 def _camel(name: str) -> str:
@@ -88,8 +95,8 @@ def _publish(cls: type, record: dict[str, Any], bootstrap: Optional[str], wait: 
                 line += f"  estimated duration {handle.estimated_duration_s:.1f} s"
             typer.echo(line)
             if wait:
-                outcome = handle.wait(timeout)
-                console.print(f"{handle.job_id} {type(outcome).__name__}", highlight=False)
+                outcome = handle.wait(timeout, on_notice=_notice)
+                console.print(f"{handle.job_id} {type(outcome).__name__}")
     except JobFailedError as exc:
         raise _fail(str(exc), 1) from exc
     except TimeoutError as exc:
@@ -199,51 +206,62 @@ def watch(
     from_beginning: bool = typer.Option(False, "--from-beginning", help="Read the outcome topics from their start, not from now."),
     bootstrap: Optional[str] = typer.Option(None, help=BOOTSTRAP_HELP),
 ) -> None:
-    """Live progress of jobs: a bar per job, each ready asset as it arrives."""
+    """Live progress of jobs: a bar per job, each ready asset as it arrives. A job has ended by the
+    one job-end rule (media_stream.client.job_end): its terminal status and event, and every image
+    that event lists. Says within seconds when no agent consumes a request topic."""
     from rich.progress import BarColumn, Progress, TextColumn
 
+    from media_stream.client.job_end import JobEnd
+    from media_stream.client.listeners import ListenerCheck
     from media_stream.client.sdk import MediaStreamClient
     from media_stream.domain import outcomes
 
     bars: dict[str, Any] = {}
-    ended: dict[str, str] = {}
-    finals: dict[str, object] = {}
+    ends: dict[str, JobEnd] = {}
     try:
         with MediaStreamClient(get_settings(), bootstrap) as client, Progress(
-            TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}% {task.fields[status]}"), console=console, transient=False
-        ) as progress:
+            TextColumn("{task.description}", markup=False), BarColumn(), TextColumn("{task.percentage:>3.0f}% {task.fields[status]}", markup=False),
+            console=console, transient=False,
+        ) as progress:  # fmt: skip
+            requests = {medium: client._topics_for([f"{medium}_requests"]) for medium in ("image", "audio")}
+            checks = [ListenerCheck(client.settings, client.bootstrap, medium, topics[0]) for medium, topics in requests.items() if topics]
 
             def bar(event: Any) -> Any:
                 if event.job_id not in bars:
                     bars[event.job_id] = progress.add_task(f"{event.project_id}/{event.job_id}", total=1.0, status="")
                 return bars[event.job_id]
 
-            for _topic, event in client.subscribe(None, project=project, job=job, from_beginning=from_beginning, timeout_s=timeout):
+            def idle() -> None:
+                for check in checks:
+                    notice = check.notice()
+                    if notice:
+                        errors.print(Text.assemble(("note:", "yellow"), " ", notice))
+
+            for _topic, event in client.subscribe(None, project=project, job=job, from_beginning=from_beginning, timeout_s=timeout, on_idle=idle):
+                end = ends.setdefault(event.job_id, JobEnd(event.job_id)) if getattr(event, "job_id", None) else None
+                if end is not None:
+                    end.see(event)
                 if isinstance(event, outcomes.JobStatusChanged):
                     progress.update(bar(event), completed=event.progress if event.status != "completed" else 1.0, status=event.status + (f" ({event.error})" if event.error else ""))
-                    if event.status in ("completed", "failed", "cancelled"):
-                        ended[event.job_id] = event.status
                 elif isinstance(event, outcomes.ImageReady):
                     bar(event)
-                    progress.console.print(f"ready  {event.job_id} {event.scene_id} v{event.render_version}  {event.url}", highlight=False)
+                    progress.console.print(f"ready  {event.job_id} {event.scene_id} v{event.render_version}  {event.url}")
                 elif isinstance(event, outcomes.AudioReady):
                     bar(event)
-                    finals[event.job_id] = event
-                    progress.console.print(f"ready  {event.job_id} {event.kind} {event.duration_seconds:.1f}s v{event.render_version}  {event.url}", highlight=False)
+                    progress.console.print(f"ready  {event.job_id} {event.kind} {event.duration_seconds:.1f}s v{event.render_version}  {event.url}")
                 elif isinstance(event, outcomes.BatchCompleted):
-                    finals[event.job_id] = event
-                    progress.console.print(f"done   {event.job_id}: {event.total_images} image(s), {len(event.failures)} failure(s)", highlight=False)
+                    progress.console.print(f"done   {event.job_id}: {event.total_images} image(s), {len(event.failures)} failure(s)")
                 elif isinstance(event, outcomes.JobFailed):
-                    finals[event.job_id] = event
-                    progress.console.print(f"failed {event.job_id}: {event.reason}", highlight=False)
-                if job and job in ended and (ended[job] == "cancelled" or job in finals):
+                    progress.console.print(f"failed {event.job_id}: {event.reason}")
+                if job and job in ends and ends[job].ended:
                     break
     except MediaStreamError as exc:
         raise _fail(str(exc)) from exc
     if job:
-        if job not in ended:
+        ended = ends.get(job)
+        if ended is None or not ended.ended:
             raise _fail(f"job {job}: no end seen within {timeout:g}s of silence", 1)
-        if ended[job] != "completed":
+        if ended.final_status != "completed":
             raise typer.Exit(1)
 
 

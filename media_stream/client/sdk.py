@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
 from media_stream.catalog.client import CatalogClient
+from media_stream.client.job_end import JobEnd, decode_outcome
+from media_stream.client.listeners import ListenerCheck, warn
 from media_stream.client.publisher import RequestPublisher
 from media_stream.config import Settings, get_settings
 from media_stream.domain import outcomes
@@ -41,11 +43,6 @@ from media_stream.kafka.follow import TopicFollower, end_positions
 from media_stream.serde.codec import EventCodec
 from media_stream.topics.spec import HasRoles, TopicResolver
 
-TERMINAL_STATUSES = ("completed", "failed", "cancelled")
-OUTCOME_TYPES = {
-    cls.__name__: cls
-    for cls in (outcomes.ImageReady, outcomes.BatchCompleted, outcomes.AudioReady, outcomes.JobStatusChanged, outcomes.JobFailed, outcomes.DeadLetter)
-}
 IMAGE_OUTCOME_ROLES = ("image_ready", "batch_completed", "job_failed", "job_status")
 AUDIO_OUTCOME_ROLES = ("audio_ready", "job_failed", "job_status")
 ALL_OUTCOME_ROLES = ("image_ready", "batch_completed", "audio_ready", "job_failed", "job_status")
@@ -71,15 +68,6 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
-def decode_outcome(codec: EventCodec, value: bytes | None) -> object | None:
-    if value is None:
-        return None
-    try:
-        decoded = codec.decode(value)
-    except MediaStreamError:
-        return None
-    cls = OUTCOME_TYPES.get(decoded.record_name)
-    return from_record(cls, decoded.value) if cls is not None else None
 
 
 class JobHandle:
@@ -103,63 +91,41 @@ class JobHandle:
     def __repr__(self) -> str:
         return f"JobHandle(job_id={self.job_id!r}, project_id={self.project_id!r}, topic={self.topic!r})"
 
-    def _mine(self, event: object) -> bool:
-        return getattr(event, "job_id", None) == self.job_id and getattr(event, "render_version", self.render_version) == self.render_version
-
-    def events(self, timeout_s: float = 300.0) -> Iterator[object]:
-        """This job's outcome events until it has ended; TimeoutError when ``timeout_s`` passes
-        with nothing new. Topics are read in no joint order, so the end is: a terminal status
-        plus its outcome (BatchCompleted with every ImageReady, AudioReady, or JobFailed)."""
+    def events(self, timeout_s: float = 300.0, on_notice: Callable[[str], None] | None = warn) -> Iterator[object]:
+        """This job's outcome events until it has ended (``media_stream.client.job_end``: its
+        terminal status and event, and every image that event lists); TimeoutError when
+        ``timeout_s`` passes with nothing new. ``on_notice`` hears, within seconds, when no agent
+        consumes the request topic (and when one comes back); the wait goes on. None: silence."""
         follower = TopicFollower(self.client.settings, self.client.bootstrap, self._outcome_topics, start=self._start)
-        status: object | None = None
-        batch: outcomes.BatchCompleted | None = None
-        audio: outcomes.AudioReady | None = None
-        failed: outcomes.JobFailed | None = None
-        ready = 0
+        end = JobEnd(self.job_id, self.render_version)
+        listeners = ListenerCheck(self.client.settings, self.client.bootstrap, "image" if self.is_image else "audio", self.topic) if on_notice else None
         try:
             deadline = time.monotonic() + timeout_s
             while True:
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"job {self.job_id}: no outcome for {timeout_s:g}s" + (f" (last status {status.status})" if status else ""))  # type: ignore[attr-defined]
+                    last = f" (last status {end.status.status})" if end.status else ""
+                    nobody = " (no agent is consuming the request topic)" if listeners is not None and listeners.listening is False else ""
+                    raise TimeoutError(f"job {self.job_id}: no outcome for {timeout_s:g}s{last}{nobody}")
+                if listeners is not None and end.status is None:
+                    notice = listeners.notice()
+                    if notice and on_notice:
+                        on_notice(notice)
                 message = follower.poll(0.2)
                 event = decode_outcome(self.client.codec, message.value) if message is not None else None
-                if event is None or not self._mine(event):
+                if event is None or not end.see(event):
                     continue
                 deadline = time.monotonic() + timeout_s
-                if isinstance(event, outcomes.JobStatusChanged):
-                    if event.status in TERMINAL_STATUSES:
-                        status = event
-                elif isinstance(event, outcomes.ImageReady):
-                    ready += 1
-                elif isinstance(event, outcomes.BatchCompleted):
-                    batch = event
-                elif isinstance(event, outcomes.AudioReady):
-                    audio = event
-                elif isinstance(event, outcomes.JobFailed):
-                    failed = event
                 yield event
-                end = self._ended(status, batch, audio, failed, ready)
-                if end is not None:
-                    self.outcome = end
+                if end.ended:
+                    self.outcome = end.outcome
                     return
         finally:
             follower.close()
 
-    def _ended(self, status: Any, batch: Any, audio: Any, failed: Any, ready: int) -> object | None:
-        if status is None:
-            return None
-        if status.status == "cancelled":
-            return status
-        if status.status == "failed":
-            return failed
-        if self.is_image:
-            return batch if batch is not None and ready >= batch.total_images else None
-        return audio
-
-    def wait(self, timeout_s: float = 300.0) -> object:
+    def wait(self, timeout_s: float = 300.0, on_notice: Callable[[str], None] | None = warn) -> object:
         """The terminal outcome (BatchCompleted or AudioReady). Raises JobFailedError (with the
-        JobFailed), JobCancelledError, or TimeoutError."""
-        for _ in self.events(timeout_s):
+        JobFailed), JobCancelledError, or TimeoutError. ``on_notice``: as for ``events``."""
+        for _ in self.events(timeout_s, on_notice):
             pass
         outcome = self.outcome
         if isinstance(outcome, outcomes.JobFailed):
@@ -296,11 +262,18 @@ class MediaStreamClient:
         return row
 
     def subscribe(
-        self, roles_or_topics: Iterable[str] | str | None = None, project: str | None = None, job: str | None = None, *, from_beginning: bool = False, timeout_s: float | None = None
+        self,
+        roles_or_topics: Iterable[str] | str | None = None,
+        project: str | None = None,
+        job: str | None = None,
+        *,
+        from_beginning: bool = False,
+        timeout_s: float | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> Iterator[tuple[str, object]]:
         """(topic, outcome) pairs from now (or ``from_beginning``) on the named roles or topics
         (default: every outcome topic), only ``project``'s / ``job``'s if given. Ends when
-        ``timeout_s`` passes with nothing new (None: never)."""
+        ``timeout_s`` passes with nothing new (None: never). ``on_idle`` runs between polls."""
         names = [roles_or_topics] if isinstance(roles_or_topics, str) else list(roles_or_topics or ALL_OUTCOME_ROLES)
         topics = []
         for name in names:
@@ -310,6 +283,8 @@ class MediaStreamClient:
         try:
             deadline = None if timeout_s is None else time.monotonic() + timeout_s
             while deadline is None or time.monotonic() < deadline:
+                if on_idle is not None:
+                    on_idle()
                 message = follower.poll(0.2)
                 event = decode_outcome(self.codec, message.value) if message is not None else None
                 if event is None:

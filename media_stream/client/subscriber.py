@@ -6,23 +6,10 @@ import time
 import uuid
 from typing import Iterable, Iterator
 
+from media_stream.client.job_end import decode_outcome
 from media_stream.config import Settings
-from media_stream.domain import outcomes
-from media_stream.domain.records import from_record
 from media_stream.kafka.consumer import EventConsumer
 from media_stream.serde.codec import EventCodec
-
-OUTCOME_TYPES = {
-    cls.__name__: cls
-    for cls in (
-        outcomes.ImageReady,
-        outcomes.BatchCompleted,
-        outcomes.AudioReady,
-        outcomes.JobStatusChanged,
-        outcomes.JobFailed,
-        outcomes.DeadLetter,
-    )
-}
 
 
 class OutcomeSubscriber:
@@ -38,11 +25,10 @@ class OutcomeSubscriber:
             message = self.consumer.poll(0.2)
             if message is None or message.value is None:
                 continue
-            decoded = self.codec.decode(message.value)
-            cls = OUTCOME_TYPES.get(decoded.record_name)
-            if cls is not None:
+            event = decode_outcome(self.codec, message.value)
+            if event is not None:
                 deadline = time.monotonic() + timeout_s
-                yield message.topic, from_record(cls, decoded.value)
+                yield message.topic, event
 
     def close(self) -> None:
         self.consumer.close()

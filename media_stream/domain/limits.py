@@ -15,7 +15,9 @@ PITCH_RANGE = (0.5, 2.0)
 MUSIC_DURATION_RANGE = (1.0, 300.0)
 TEMPO_RANGE = (40, 220)
 INTENSITY_RANGE = (0.0, 1.0)
-MAX_SEED = 2**63 - 1
+# Seeds are read back and sent again by clients in every language: within 2^53 - 1, the largest
+# integer JavaScript's JSON.parse (and avsc's long without a BigInt type) holds exactly.
+MAX_SEED = 2**53 - 1
 CONTROL_SCALE_RANGE = (0.0, 2.0)
 # Inputs read from our own storage (reference and control images, voice clips).
 MAX_INPUT_IMAGE_BYTES = 20 * 1024 * 1024

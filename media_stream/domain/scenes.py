@@ -73,7 +73,8 @@ class SceneWork:
 
 
 def derived_seed(*parts: str) -> int:
-    """A stable seed from ids: a retry of the same request renders the same pixels."""
+    """A stable seed from ids: a retry of the same request renders the same pixels; within
+    0..MAX_SEED (2^53 - 1), like every seed of the contract."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
     return int.from_bytes(digest[:8], "big") & MAX_SEED
 
@@ -85,7 +86,8 @@ def _character_clause(characters: tuple[Character, ...]) -> str:
 
 def plan_scenes(request: StoryboardRequested) -> list[SceneWork]:
     """Scene work in scene order. Seeds: the request's seed plus the scene index, or, when absent,
-    one derived from (projectId, requestId) so that it is chosen once and reported."""
+    one derived from (projectId, requestId) so that it is chosen once and reported; the sum
+    wraps within 0..MAX_SEED (2^53 - 1)."""
     cfg = request.style_config
     style = image_style(cfg.style)
     base_seed = cfg.seed if cfg.seed is not None else derived_seed(request.project_id, request.request_id)
@@ -106,7 +108,7 @@ def plan_scenes(request: StoryboardRequested) -> list[SceneWork]:
                 height=cfg.height,
                 steps=cfg.steps,
                 guidance=cfg.guidance,
-                seed=(base_seed + index) & MAX_SEED,
+                seed=(base_seed + index) % (MAX_SEED + 1),
                 characters=scene.characters,
                 control_scale=scene.control_scale,
                 control_key=scene.control_image,

@@ -24,6 +24,7 @@ from media_stream.gateway import console_page
 from media_stream.gateway.auth import TokenTable
 from media_stream.gateway.body_limit import BodySizeLimit
 from media_stream.gateway.routes import audio, files, health, images, jobs, models, projects, styles
+from media_stream.gateway.trailing_slash import TrailingSlash
 from media_stream.gateway.routes import catalog as catalog_routes
 from media_stream.gateway.services import GatewayServices
 
@@ -48,6 +49,7 @@ def create_app(
         services.close()
 
     app = FastAPI(
+        redirect_slashes=False,
         title="media-stream gateway",
         version=__version__,
         description="The original REST contract on top of the Kafka topics: every POST publishes one request event.",
@@ -57,6 +59,7 @@ def create_app(
     app.state.tokens = TokenTable(settings.gateway.tokens)
     app.state.services = services
     app.add_middleware(BodySizeLimit, max_bytes=settings.gateway.max_body_bytes)
+    app.add_middleware(TrailingSlash)
     _install_error_handlers(app)
 
     app.include_router(health.router)

@@ -2,63 +2,31 @@
 
 The outcome topics are read from just before the job was published (known when this replica
 published it, else ``since`` or ``sse_lookback_s`` ago), outside any group, read_committed. The
-end is decided as the SDK's JobHandle does: a terminal status plus its outcome (BatchCompleted
-with every ImageReady, AudioReady, or JobFailed); a cancelled status ends at once.
+end is the one job-end rule (``media_stream.client.job_end.JobEnd``): the terminal status and
+event, and every image that event lists; a cancelled status ends at once. ``data:`` is JSON with
+times as RFC 3339 ``Z`` (``media_stream.serde.json_values``). When no agent consumes the job's
+request topic, an ``event: notice`` says so within seconds, and the stream keeps waiting.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from media_stream.client.sdk import TERMINAL_STATUSES, decode_outcome
-from media_stream.domain import outcomes
+from media_stream.client.job_end import JobEnd, decode_outcome
+from media_stream.client.listeners import ListenerCheck
 from media_stream.domain.records import to_record
 from media_stream.kafka.follow import TopicFollower, positions_at
+from media_stream.serde.json_values import dumps
 
 HEARTBEAT_S = 15.0
-
-
-@dataclass
-class JobEnd:
-    """Tracks one job's events; ``ended`` once its terminal outcome is complete."""
-
-    status: str | None = None
-    ready: int = 0
-    batch: outcomes.BatchCompleted | None = None
-    audio: bool = False
-    failed: bool = False
-
-    def see(self, event: object) -> None:
-        if isinstance(event, outcomes.JobStatusChanged) and event.status in TERMINAL_STATUSES:
-            self.status = event.status
-        elif isinstance(event, outcomes.ImageReady):
-            self.ready += 1
-        elif isinstance(event, outcomes.BatchCompleted):
-            self.batch = event
-        elif isinstance(event, outcomes.AudioReady):
-            self.audio = True
-        elif isinstance(event, outcomes.JobFailed):
-            self.failed = True
-
-    @property
-    def ended(self) -> bool:
-        if self.status == "cancelled":
-            return True
-        if self.status == "failed":
-            return self.failed
-        if self.status == "completed":
-            return self.audio or (self.batch is not None and self.ready >= self.batch.total_images)
-        return False
 
 
 def sse(event: str, data: Any, event_id: str | None = None) -> str:
     lines = [f"id: {event_id}"] if event_id else []
     lines.append(f"event: {event}")
-    lines.extend(f"data: {line}" for line in json.dumps(data, default=str).splitlines() or [""])
+    lines.extend(f"data: {line}" for line in dumps(data).splitlines() or [""])
     return "\n".join(lines) + "\n\n"
 
 
@@ -70,7 +38,8 @@ def job_events(
     settings, bootstrap = services.settings, services.bootstrap
     topics = services.outcome_topics()
     follower = TopicFollower(settings, bootstrap, topics, start=positions_at(settings, bootstrap, topics, since_ms))
-    end = JobEnd()
+    end = JobEnd(job_id, render_version)
+    listeners = services.listener_check(job_id)
     try:
         yield ": stream of job " + job_id + "\n\n"
         deadline = time.monotonic() + idle_timeout_s
@@ -83,17 +52,17 @@ def job_events(
             if now > heartbeat:
                 heartbeat = now + HEARTBEAT_S
                 yield ": keep-alive\n\n"
+            notice = listeners.notice() if listeners is not None and end.status is None else None
+            if notice:
+                yield sse("notice", {"jobId": job_id, "medium": listeners.medium, "topic": listeners.topic, "listening": listeners.listening, "message": notice})  # type: ignore[union-attr]
             message = follower.poll(0.2)
             event = decode_outcome(services.client.codec, message.value) if message is not None else None
-            if event is None or getattr(event, "job_id", None) != job_id:
-                continue
-            if render_version is not None and getattr(event, "render_version", render_version) != render_version:
+            if event is None or not end.see(event):
                 continue
             deadline = time.monotonic() + idle_timeout_s
-            end.see(event)
             yield sse(type(event).__name__, to_record(event), f"{message.topic}:{message.partition}:{message.offset}")  # type: ignore[union-attr]
             if end.ended:
-                yield sse("end", {"jobId": job_id, "status": end.status})
+                yield sse("end", {"jobId": job_id, "status": end.final_status})
                 return
     finally:
         follower.close()

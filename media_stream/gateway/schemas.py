@@ -1,5 +1,13 @@
 """Request and response bodies of the REST contract (JSON, camelCase like the Avro events).
 
+The original service card's models (``/work/shared/seed/ai-media-generation-service.md``) are the
+contract: its field names are the primary ones (``style`` for a batch's StyleConfig, ``duration``
+for music), today's names stay accepted as aliases (``styleConfig``, ``durationSeconds``), and
+every response is a superset of the card's response model (``totalImages``, StyleInfo's ``id`` and
+``name``). The card's requests carry no project: ``projectId`` in the body or the ``X-Project-Id``
+header; without either the job is its own project (key = jobId), and the answer says which
+(``projectId``, ``projectFrom``).
+
 The bounds here are the events' own constants (``media_stream.domain.limits``, the id rule, the
 style and voice catalogs), stated so that the OpenAPI document shows them; the event's own
 ``validate()`` (``media_stream.domain.requests``) runs on every body before it is published and
@@ -11,7 +19,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from media_stream.domain import limits
@@ -49,7 +57,12 @@ class Body(BaseModel):
 
 
 class Envelope(Body):
-    project_id: Id = Field(description="The project; requests of one project are rendered in order.", examples=["proj-1"])
+    project_id: Id | None = Field(
+        default=None,
+        description="The project; requests of one project are rendered in order. Unset: the X-Project-Id header, "
+        "else the job is its own project (projectId = jobId: order and character identity hold within the request only).",
+        examples=["proj-1"],
+    )
     job_id: Id | None = Field(default=None, description="Unset: the gateway makes one.")
     request_id: Id | None = Field(default=None, description="Unset: the gateway makes one (dedupe key of the agents).")
     render_version: int = Field(default=1, ge=1, le=1_000_000, description="A new version renders again.")
@@ -97,11 +110,28 @@ class GenerateImage(Envelope):
 
 
 class BatchGenerate(Envelope):
-    """A storyboard (the event StoryboardRequested): scenes rendered in order, one style."""
+    """A storyboard (the event StoryboardRequested): scenes rendered in order, one style.
+
+    ``style`` is the card's StyleConfig (``styleConfig`` is accepted too); a bare string names the
+    style with every other setting at its default."""
 
     scenes: list[Scene] = Field(min_length=1, max_length=limits.MAX_SCENES)
-    style_config: StyleConfig = Field(default_factory=StyleConfig)
+    style: StyleConfig = Field(
+        default_factory=StyleConfig,
+        validation_alias=AliasChoices("style", "styleConfig", "style_config"),
+        description="The card's StyleConfig (alias: styleConfig); a string: just the style's name.",
+    )
     consistency_mode: bool = True
+
+    @field_validator("style", mode="before")
+    @classmethod
+    def _style_by_name(cls, value: Any) -> Any:
+        return {"style": value} if isinstance(value, str) else value
+
+    def record(self) -> dict[str, Any]:
+        record = super().record()
+        record["styleConfig"] = record.pop("style")
+        return record
 
 
 class Narration(Envelope):
@@ -114,10 +144,21 @@ class Narration(Envelope):
 
 
 class Music(Envelope):
-    duration_seconds: float = Field(default=30.0, ge=limits.MUSIC_DURATION_RANGE[0], le=limits.MUSIC_DURATION_RANGE[1])
+    duration: float = Field(
+        default=30.0,
+        ge=limits.MUSIC_DURATION_RANGE[0],
+        le=limits.MUSIC_DURATION_RANGE[1],
+        validation_alias=AliasChoices("duration", "durationSeconds", "duration_seconds"),
+        description="Seconds of music (the card's name; alias: durationSeconds).",
+    )
     style: str = Field(default="ambient", json_schema_extra={"enum": sorted(MUSIC_STYLES)})
     tempo: int | None = Field(default=None, ge=limits.TEMPO_RANGE[0], le=limits.TEMPO_RANGE[1])
     intensity: float = Field(default=0.5, ge=limits.INTENSITY_RANGE[0], le=limits.INTENSITY_RANGE[1])
+
+    def record(self) -> dict[str, Any]:
+        record = super().record()
+        record["durationSeconds"] = record.pop("duration")
+        return record
 
 
 class Cancel(Body):
@@ -131,8 +172,12 @@ class Out(BaseModel):
 
 
 class JobAccepted(Out):
+    """The card's ImageGenerationResponse, BatchGenerationResponse, NarrationResponse and
+    MusicResponse in one: jobId, status, totalImages (a batch), estimatedDuration (a narration)."""
+
     job_id: str
     project_id: str
+    project_from: Literal["body", "header", "job"] = Field(description="Where projectId came from: the body, X-Project-Id, or the jobId itself.")
     request_id: str
     render_version: int
     status: Literal["queued"] = "queued"
@@ -140,6 +185,7 @@ class JobAccepted(Out):
     status_url: str
     events_url: str
     estimated_duration: float | None = Field(default=None, description="Narration: seconds of audio expected.")
+    total_images: int | None = Field(default=None, description="A batch or one image: how many images the job makes.")
 
 
 class CancelAccepted(Out):
@@ -158,6 +204,7 @@ class JobStatus(Out):
     error: str | None
     render_version: int
     updated_at_ms: int
+    updated_at: str = Field(description="RFC 3339, UTC (Z).")
 
 
 class VoiceBackendOut(Out):
@@ -176,6 +223,10 @@ class VoiceOut(Out):
 
 
 class StyleOut(Out):
+    """The card's StyleInfo (id, name, description, previewUrl, category, isPremium) and more."""
+
+    id: str
+    name: str
     style_id: str
     label: str
     description: str

@@ -12,6 +12,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from media_stream.domain.errors import ConfigurationError
 from media_stream.observability.health import Health
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,13 @@ class HealthServer:
         """Port 0 binds a free port (tests); ``run_agent`` and ``catalog run`` start no server when configured 0."""
         self.health = health
         self.registry = registry
-        self._server = ThreadingHTTPServer((host, port), _handler(self))
+        try:
+            self._server = ThreadingHTTPServer((host, port), _handler(self))
+        except OSError as exc:
+            raise ConfigurationError(
+                f"metrics and health port {host}:{port} is not free ({exc.strerror or exc}): another agent or the catalog "
+                f"processor of this host has it; set MEDIA_STREAM_OBSERVABILITY__PORT to a free port (0: no server)"
+            ) from exc
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-server", daemon=True)
 

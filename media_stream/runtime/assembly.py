@@ -8,7 +8,7 @@ import signal
 import socket
 from typing import Any
 
-from media_stream.config import Settings
+from media_stream.config import Settings, agent_group_id
 from media_stream.domain.errors import ConfigurationError
 from media_stream.kafka.consumer import EventConsumer
 from media_stream.kafka.producer import TransactionalProducer
@@ -65,11 +65,6 @@ def _conditions_on_references(settings: Settings, renderer: Any) -> bool:
     if getattr(renderer, "name", "") == "sdxl":
         return bool(settings.worker.sdxl.ip_adapter_model)
     return True
-
-
-def agent_group_id(settings: Settings, medium: str) -> str:
-    """The consumer group the agents of ``medium`` join (the deploy manifests name the same one)."""
-    return settings.worker.group_id if medium == "image" else f"media-stream-{medium}-agents"
 
 
 def build_agent(
@@ -134,7 +129,13 @@ def run_agent(settings: Settings, medium: str = "image", bootstrap: str | None =
     tracer_provider = configure_tracing(obs)
     refuse_misconfigured_security(settings, bootstrap)  # wrong credentials: one clear error, now
     agent = build_agent(settings, medium, bootstrap)
-    server = HealthServer(agent.health, agent.metrics.registry, obs.host, obs.port).start() if obs.port else None
+    port = obs.port_for(medium)
+    try:
+        server = HealthServer(agent.health, agent.metrics.registry, obs.host, port).start() if port else None
+    except ConfigurationError:
+        agent.consumer.close()
+        agent.producer.close()
+        raise
 
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %d: finishing the step in hand, then leaving", signum)

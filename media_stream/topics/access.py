@@ -17,6 +17,9 @@ What the ACLs grant:
   ``media-stream-<purpose>-<random>`` group id and never commit: Describe on those prefixes is
   enough (librdkafka looks up their coordinator);
 - transactional producers: Write + Describe on their transactional-id prefix;
+- Describe on the agents' consumer groups for a client that says when no agent consumes a request
+  topic (``kafka.topic_consumers``: ListGroups lists the groups it may describe, DescribeGroups
+  their members): the gateway's SSE;
 - DescribeConfigs on the topics whose partition count a reader asks with
   ``kafka.admin.TopicAdmin.live_topics`` before reading them to the end (the gateway's status,
   catalog and agents views).
@@ -48,6 +51,7 @@ class ComponentAccess:
     group: str | None = None  # the consumer group it joins
     transactional_prefix: str | None = None
     groupless: tuple[str, ...] = GROUPLESS_PURPOSES
+    describes_groups: tuple[str, ...] = ()  # consumer groups whose members it looks at
 
     def roles(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*self.reads, *self.writes, *self.describe_configs)))
@@ -80,6 +84,7 @@ COMPONENTS: tuple[ComponentAccess, ...] = (
         # requests and cancels; ratings; forget-project's tombstones on assets and ratings
         writes=("image_requests", "audio_requests", "control", "asset_ratings", "assets"),
         describe_configs=("job_status", "assets", "asset_ratings", "agents"),  # the views it reads to the end
+        describes_groups=("media-stream-image-agents", "media-stream-audio-agents"),  # SSE: is an agent consuming?
     ),
     ComponentAccess(
         user="catalog",

@@ -86,6 +86,8 @@ def kafka_user_acls(access: ComponentAccess, topics: TopicsFile) -> list[dict[st
         acls.append(_acl("group", access.group, ["Read"]))
     for purpose in access.groupless:
         acls.append(_acl("group", groupless_prefix(purpose), ["Describe"], "prefix"))
+    for group in access.describes_groups:
+        acls.append(_acl("group", group, ["Describe"]))
     if access.transactional_prefix:
         acls.append(_acl("transactionalId", access.transactional_prefix, ["Write", "Describe"], "prefix"))
     return acls

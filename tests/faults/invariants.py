@@ -21,9 +21,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from media_stream.domain.outcomes import BatchCompleted, ImageReady, JobFailed, JobStatusChanged
+from media_stream.domain.outcomes import BatchCompleted, ImageReady, JobFailed, JobStatus, JobStatusChanged
 
-TERMINAL = ("completed", "failed", "cancelled")
+TERMINAL = tuple(s.value for s in JobStatus if s.terminal)
 NOTES = ("cancel ignored", "cancel recorded")  # status events a cancel adds about a job it cannot act on
 Seen = Sequence[tuple[str, object]]
 JobKey = tuple[str, int]  # (jobId, renderVersion)

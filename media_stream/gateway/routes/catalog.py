@@ -27,6 +27,7 @@ from media_stream.domain.errors import ValidationError
 from media_stream.domain.ids import validate_id
 from media_stream.domain.records import to_record
 from media_stream.gateway.auth import Principal, require_service, require_user_or_service
+from media_stream.serde.json_values import json_value, rfc3339
 
 router = APIRouter()
 _LOCK = threading.Lock()  # one SQLite view per app, one caller at a time
@@ -63,7 +64,7 @@ def list_assets(
     except ValidationError:
         raise _not_found(f"no project {project_id!r}") from None
     with _LOCK:
-        return [to_record(e) for e in _catalog(request).assets(project_id, version)]
+        return [json_value(to_record(e)) for e in _catalog(request).assets(project_id, version)]
 
 
 @router.post("/projects/{project_id}/assets/{asset_id}/rating", status_code=202)
@@ -90,7 +91,7 @@ def rate_asset(
         except AssetNotFound:
             raise _not_found(f"no asset {asset_id!r} in project {project_id!r}") from None
         event = catalog.rate(project_id, asset_id, body.rating, rater, body.comment)
-    return {"projectId": event.project_id, "assetId": event.asset_id, "rating": event.rating, "ratedAt": event.rated_at.isoformat()}
+    return {"projectId": event.project_id, "assetId": event.asset_id, "rating": event.rating, "ratedAt": rfc3339(event.rated_at)}
 
 
 @router.get("/quality")

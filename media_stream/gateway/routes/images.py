@@ -13,7 +13,7 @@ from media_stream.domain.ids import validate_id
 from media_stream.domain.requests import CancelRequested, ImageRequested, StoryboardRequested
 from media_stream.gateway import schemas
 from media_stream.gateway.auth import Principal, require_service, require_user_or_service
-from media_stream.gateway.routes.publishing import idempotency_key, publish_once, publish_request, services_of
+from media_stream.gateway.routes.publishing import idempotency_key, project_header, publish_once, publish_request, services_of
 from media_stream.gateway.routes.status import job_status
 
 router = APIRouter()
@@ -60,15 +60,17 @@ def cancel(
     principal: Principal = Depends(require_service("images:write")),
     key: str | None = Depends(idempotency_key),
 ) -> JSONResponse:
-    """Publishes one CancelRequested on the control topic (service tokens only)."""
+    """Publishes one CancelRequested on the control topic (service tokens only). The project: the
+    body's projectId, else X-Project-Id, else the job this gateway published, else the status view."""
     body = body or schemas.Cancel()
     services = services_of(request)
 
     def produce() -> tuple[int, dict[str, Any]]:
         validate_id("jobId", job_id)
-        project_id = body.project_id
+        project_id = body.project_id or project_header(request)
         if project_id is None:
-            row = services.status(job_id)
+            published = services.published_job(job_id)
+            row = services.status(job_id) if published is None else published
             if row is None:
                 raise HTTPException(404, {"error": "not_found", "message": f"no status for job {job_id!r}: give projectId"})
             project_id = row.project_id

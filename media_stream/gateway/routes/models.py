@@ -13,7 +13,7 @@ from media_stream.gateway.routes.publishing import services_of
 router = APIRouter()
 
 
-@router.get("/", response_model=schemas.ModelsOut, responses=ERRORS)
+@router.get("", response_model=schemas.ModelsOut, responses=ERRORS)
 def models(request: Request, _: Principal = Depends(require_service("models:read"))) -> dict:
     """The agents' announcements (the compacted agents topic), one per running agent."""
     services = services_of(request)

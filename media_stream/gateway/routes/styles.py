@@ -35,6 +35,8 @@ def _style(style_id: str) -> ImageStyle:
 
 def _out(request: Request, style: ImageStyle) -> dict:
     return {
+        "id": style.name,
+        "name": style.label,
         "styleId": style.name,
         "label": style.label,
         "description": style.description,
@@ -48,7 +50,7 @@ def _out(request: Request, style: ImageStyle) -> dict:
     }
 
 
-@router.get("/", response_model=list[schemas.StyleOut], responses=ERRORS)
+@router.get("", response_model=list[schemas.StyleOut], responses=ERRORS)
 def list_styles(request: Request, _: Principal = Depends(require_user_or_service("images:read"))) -> list[dict]:
     """Every image style a request may name."""
     return [_out(request, style) for style in IMAGE_STYLES.values()]

@@ -36,7 +36,7 @@ API_ROUTES = [
 
 def test_every_api_route_answers_401_without_a_valid_token(gateway: Gateway) -> None:
     served = set(gateway.http.app.openapi()["paths"])
-    assert {path.replace("job-1", "{job_id}").replace("watercolor", "{style_id}") for _, path in API_ROUTES} <= served
+    assert {path.replace("job-1", "{job_id}").replace("watercolor", "{style_id}").rstrip("/") for _, path in API_ROUTES} <= served
     for (method, path), headers in itertools.product(API_ROUTES, ({}, bearer("not-a-configured-token"), {"Authorization": "Basic dXNlcjpwYXNz"}, bearer(USER[:-1]))):
         answer = getattr(gateway.http, method)(path, headers=headers, **({"json": IMAGE} if method == "post" else {}))
         assert answer.status_code == 401, (path, headers, answer.text)

@@ -14,7 +14,7 @@ from schemathesis.checks import not_a_server_error
 from tests.integration.gateway.conftest import SERVICE, Gateway, bearer
 
 pytestmark = pytest.mark.kafka
-OWN_ROUTES = r"^/(healthz|api/v1/(images|audio|styles|models|jobs)/)"
+OWN_ROUTES = r"^/(healthz|api/v1/(images|audio|styles|models|jobs)(/|$))"
 EXAMPLES = 10
 
 

@@ -64,7 +64,8 @@ def test_sse_streams_a_storyboard_until_batch_completed_and_status_reads_the_vie
 
         status = http.get("/api/v1/images/status/job-sse-1", headers=bearer(USER))
         assert status.status_code == 200
-        assert status.json() | {"updatedAtMs": 0} == {"jobId": "job-sse-1", "projectId": "proj-sse", "requestId": posted.json()["requestId"], "status": "completed", "progress": 1.0, "error": None, "renderVersion": 1, "updatedAtMs": 0}
+        assert status.json()["updatedAt"].endswith("Z")
+        assert status.json() | {"updatedAtMs": 0, "updatedAt": ""} == {"jobId": "job-sse-1", "projectId": "proj-sse", "requestId": posted.json()["requestId"], "status": "completed", "progress": 1.0, "error": None, "renderVersion": 1, "updatedAtMs": 0, "updatedAt": ""}
 
         # The events of a finished job are still there for a later reader (this replica knows when it was published).
         replay = http.get("/api/v1/jobs/job-sse-1/events", headers=bearer(USER))

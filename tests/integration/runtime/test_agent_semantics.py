@@ -14,20 +14,8 @@ from confluent_kafka import Producer
 
 from media_stream.client.publisher import RequestPublisher
 from media_stream.config import Settings
-from media_stream.domain.outcomes import (
-    BatchCompleted,
-    DeadLetter,
-    ImageReady,
-    JobFailed,
-    JobStatusChanged,
-)
-from media_stream.domain.requests import (
-    CancelRequested,
-    ImageRequested,
-    Scene,
-    StoryboardRequested,
-    StyleConfig,
-)
+from media_stream.domain.outcomes import BatchCompleted, DeadLetter, ImageReady, JobFailed, JobStatus, JobStatusChanged
+from media_stream.domain.requests import CancelRequested, ImageRequested, Scene, StoryboardRequested, StyleConfig
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.encoding import EventEncoder
@@ -35,7 +23,7 @@ from tests.integration.runtime.conftest import RunningAgent, collect
 from tests.integration.runtime.scripted_renderer import ScriptedRenderer, render_log
 
 pytestmark = pytest.mark.kafka
-TERMINAL = {"completed", "failed", "cancelled"}
+TERMINAL = {s.value for s in JobStatus if s.terminal}
 
 
 def storyboard(job: str, project: str, scenes: int, extra: str = "", request_id: str | None = None) -> StoryboardRequested:
