@@ -223,7 +223,7 @@ def watch(
             TextColumn("{task.description}", markup=False), BarColumn(), TextColumn("{task.percentage:>3.0f}% {task.fields[status]}", markup=False),
             console=console, transient=False,
         ) as progress:  # fmt: skip
-            requests = {medium: client._topics_for([f"{medium}_requests"]) for medium in ("image", "audio")}
+            requests = {medium: client.topics.names([f"{medium}_requests"]) for medium in ("image", "audio")}
             checks = [ListenerCheck(client.settings, client.bootstrap, medium, topics[0]) for medium, topics in requests.items() if topics]
 
             def bar(event: Any) -> Any:
