@@ -119,3 +119,16 @@ def test_a_long_negative_prompt_is_encoded_too(sdxl):
     (a,) = sdxl.render([scene(8, negative_prompt=long_negative)])
     (b,) = sdxl.render([scene(8, negative_prompt=long_negative.replace("purple", "orange"))])
     assert a.data != b.data  # the pipeline's truncation would give the same bytes: the change is past token 77
+
+
+def test_a_long_prompt_goes_through_the_controlnet_and_the_ip_adapter(sdxl):
+    from media_stream.domain.scenes import CharacterReference
+    from tests.unit.render.helpers import png
+
+    _, work = two_character_scene()
+    lea = CharacterReference("lea", png(colour=(220, 30, 30)), seed=1, scale=0.8)
+    control = png(lambda d: d.rectangle([16, 16, 48, 48], fill=(255, 255, 255)))
+    (plain,) = sdxl.render([work])
+    (conditioned,) = sdxl.render([dataclasses.replace(work, control_image=control, references=(lea,))])
+    assert "controlnet" in conditioned.model and "ip-adapter" in conditioned.model
+    assert conditioned.prompt_omitted is None and np.abs(pixels(plain.data) - pixels(conditioned.data)).max() > 5
