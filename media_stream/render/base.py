@@ -21,8 +21,10 @@ class RenderedImage:
     seed: int
     model: str
     render_ms: int
-    # Image-embedding cosine to the scene's character references (None: not scored).
+    # Mean of ``character_scores`` (None: not scored).
     consistency: float | None = None
+    # characterId -> image-embedding cosine between the character's region and its reference.
+    character_scores: dict[str, float] | None = None
 
 
 @dataclass

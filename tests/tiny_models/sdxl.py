@@ -7,7 +7,8 @@
   DPMSolverMultistep scheduler);
 - ``root/controlnet/``: an SDXL ``ControlNetModel`` made from the tiny UNet;
 - ``root/ip_adapter/``: ``image_encoder/`` (a tiny ``CLIPVisionModelWithProjection``) and
-  ``ip-adapter_tiny.safetensors`` holding ``image_proj.*`` and ``ip_adapter.{k}.to_k_ip/to_v_ip``.
+  ``ip-adapter_tiny.safetensors`` holding ``image_proj.*`` and ``ip_adapter.{k}.to_k_ip/to_v_ip``;
+- ``root/dinov2/``: a tiny ``Dinov2Model`` (the consistency scorer's default architecture).
 
 Every weight is random but seeded, so two builds are identical. The VAE downsamples by 2 (not 8)
 and the ControlNet's conditioning embedding accordingly downsamples once.
@@ -33,6 +34,7 @@ class TinySdxlFolders:
     model: Path
     controlnet: Path
     ip_adapter: Path
+    dinov2: Path | None = None
     ip_weight_name: str = IP_WEIGHT_NAME
 
 
@@ -195,9 +197,23 @@ def build_tiny_ip_adapter(folder: Path, unet) -> None:
     save_file(weights, str(folder / IP_WEIGHT_NAME))
 
 
+def build_tiny_dinov2(folder: Path) -> None:
+    import torch
+    from transformers import Dinov2Config, Dinov2Model
+
+    torch.manual_seed(6)
+    config = Dinov2Config(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, image_size=32, patch_size=4
+    )
+    Dinov2Model(config).save_pretrained(folder, safe_serialization=True)
+
+
 def build_sdxl_folders(root: Path) -> TinySdxlFolders:
     root.mkdir(parents=True, exist_ok=True)
-    folders = TinySdxlFolders(model=root / "sdxl", controlnet=root / "controlnet", ip_adapter=root / "ip_adapter")
+    folders = TinySdxlFolders(
+        model=root / "sdxl", controlnet=root / "controlnet", ip_adapter=root / "ip_adapter", dinov2=root / "dinov2"
+    )
+    build_tiny_dinov2(folders.dinov2)
     unet = build_tiny_sdxl(folders.model, root / "work")
     build_tiny_controlnet(folders.controlnet, unet)
     folders.ip_adapter.mkdir(parents=True, exist_ok=True)

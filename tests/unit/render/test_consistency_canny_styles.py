@@ -27,9 +27,9 @@ def test_cosine_and_report():
 
 
 def test_clip_consistency_on_a_tiny_vision_model(tiny_sdxl):
-    from media_stream.render.consistency import ClipImageEmbedder
+    from media_stream.render.consistency import ImageEncoderEmbedder
 
-    embedder = ClipImageEmbedder(str(tiny_sdxl.ip_adapter / "image_encoder"))
+    embedder = ImageEncoderEmbedder(str(tiny_sdxl.ip_adapter / "image_encoder"))
     red, blue = png(colour=(220, 20, 20)), png(colour=(20, 20, 220), draw=lambda d: d.ellipse([8, 8, 40, 40], fill=(255, 255, 0)))
     assert scene_score(embedder, red, [red]) == pytest.approx(1.0, abs=1e-5)
     assert scene_score(embedder, red, [blue]) < 0.9999
