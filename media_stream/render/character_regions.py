@@ -6,10 +6,11 @@ character references (a reference is cropped to its subject before it conditions
 
 Regions are vertical bands, one per character in the scene's order, left to right:
 
-- with a layout (the scene's control image), band ``k`` ends where the cumulative horizontal
-  mass of the layout's foreground (pixels that differ from the border colour) passes
-  ``(k+1)/n``, at the middle of the gap there when there is one: two figures drawn apart get
-  the columns around each figure;
+- with a layout (the scene's control image), its foreground (pixels that differ from the
+  border colour) is projected on the columns; when the figures stand apart (at least ``n - 1``
+  empty gaps between inked columns) the bands are cut at the middles of the ``n - 1`` widest
+  gaps, so each figure lies whole in one band; when they touch, band ``k`` ends where the
+  cumulative ink passes ``(k+1)/n``;
 - without a layout, or a layout with no foreground, the image is split into ``n`` equal bands.
 
 A band is a ``Region`` (x0, x1 in pixels, full height); ``masks`` turns regions into the binary
@@ -76,20 +77,30 @@ def layout_bands(layout: Image.Image | None, n: int, width: int, height: int) ->
         return []
     if layout is None or n == 1:
         return equal_bands(n, width, height)
-    mask = foreground(layout.resize((width, height), Image.Resampling.NEAREST))
-    columns = mask.sum(axis=0).astype(np.float64)
-    total = columns.sum()
-    if total <= 0:
+    columns = foreground(layout.resize((width, height), Image.Resampling.NEAREST)).sum(axis=0).astype(np.float64)
+    if columns.sum() <= 0:
         return equal_bands(n, width, height)
-    cumulative = np.cumsum(columns) / total
+    cuts = _gap_cuts(columns > 0, n) or _mass_cuts(columns, n)
     edges = [0]
-    for k in range(1, n):
-        share = k / n
-        first = int(np.searchsorted(cumulative, share - 1e-9))  # first column reaching the share
-        last = int(np.searchsorted(cumulative, share + 1e-9))  # first column past it (end of the gap)
-        edges.append(min(max((first + 1 + last) // 2, edges[-1] + 1), width - (n - k)))
+    for k, cut in enumerate(cuts, start=1):
+        edges.append(min(max(cut, edges[-1] + 1), width - (n - k)))
     edges.append(width)
     return [Region(edges[k], edges[k + 1], 0, height, width, height) for k in range(n)]
+
+
+def _gap_cuts(inked: np.ndarray, n: int) -> list[int]:
+    """Middles of the n-1 widest empty gaps between inked columns, left to right; [] if too few."""
+    xs = np.nonzero(inked)[0]
+    gaps = [(int(b - a - 1), int(a + 1), int(b)) for a, b in zip(xs[:-1], xs[1:]) if b - a > 1]  # (size, start, end)
+    if len(gaps) < n - 1:
+        return []
+    widest = sorted(sorted(gaps, key=lambda g: (-g[0], g[1]))[: n - 1], key=lambda g: g[1])
+    return [(start + end) // 2 for _, start, end in widest]
+
+
+def _mass_cuts(columns: np.ndarray, n: int) -> list[int]:
+    cumulative = np.cumsum(columns) / columns.sum()
+    return [int(np.searchsorted(cumulative, k / n - 1e-9)) + 1 for k in range(1, n)]
 
 
 def masks(regions: list[Region]) -> list[Image.Image]:

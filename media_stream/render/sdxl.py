@@ -74,6 +74,8 @@ class SdxlRenderer:
         if self._loaded is not None:
             return
         self._loaded = load_pipelines(self.settings)
+        for pipe in self._loaded.pipelines:
+            per_item_ip_embeds(pipe)
         from media_stream.render.consistency import load_embedder
 
         self._embedder = load_embedder(self.settings, str(self._loaded.device))
@@ -334,3 +336,21 @@ def _blank_png() -> bytes:
         Image.new("RGB", (8, 8)).save(buffer, format="PNG")
         _BLANK = buffer.getvalue()
     return _BLANK
+
+
+def per_item_ip_embeds(pipe: Any) -> None:
+    """Let ``ip_adapter_image_embeds`` carry one row per image of the batch.
+
+    diffusers repeats the given embeddings ``batch_size`` times (it expects one set shared by
+    the whole batch): per-item embeddings of a batch of B would become B x B rows and the
+    attention would fold several scenes' references into one. Embeddings that already hold a
+    row per image ([negatives; positives] with guidance) are passed through unchanged."""
+    original = pipe.prepare_ip_adapter_image_embeds
+
+    def prepare(ip_adapter_image, ip_adapter_image_embeds, device, num_images, do_classifier_free_guidance):
+        rows = num_images * (2 if do_classifier_free_guidance else 1)
+        if ip_adapter_image_embeds is not None and all(e.shape[0] == rows for e in ip_adapter_image_embeds) and num_images > 1:
+            return [e.to(device=device) for e in ip_adapter_image_embeds]
+        return original(ip_adapter_image, ip_adapter_image_embeds, device, num_images, do_classifier_free_guidance)
+
+    pipe.prepare_ip_adapter_image_embeds = prepare
