@@ -210,3 +210,28 @@ def test_cli_check_and_list(dirs: tuple[Path, Path]) -> None:
     line = next(row for row in listed.output.splitlines() if row.startswith("ImageRequested "))
     assert SchemaStore.load(CURRENT).get("ImageRequested").fingerprint_hex in line
     assert "media.v1.ImageRequested" in line
+
+
+@pytest.mark.parametrize("record", ["ImageReady", "AssetCataloged"])
+def test_per_character_scores_are_a_compatible_addition(record: str) -> None:
+    """characterScores (issue 16) is new in the current schemas: old readers skip it, new readers
+    default it to null on old data; both ways by the rules and by data."""
+    import io
+
+    from fastavro import schemaless_reader, schemaless_writer
+
+    current, released = SchemaStore.load(CURRENT).get(record), SchemaStore.load(RELEASED).get(record)
+    assert "characterScores" in [f["name"] for f in current.parsed["fields"]]
+    assert "characterScores" not in [f["name"] for f in released.parsed["fields"]]
+    assert check_pair(released, current) == []
+    old_value = next(iter(__import__("media_stream.serde.compatibility", fromlist=["samples"]).samples(released.parsed, released.named_schemas, 1, 0)))
+    buffer = io.BytesIO()
+    schemaless_writer(buffer, released.parsed, old_value)
+    read = schemaless_reader(io.BytesIO(buffer.getvalue()), released.parsed, current.parsed)
+    assert read["characterScores"] is None  # old data, new reader: the default
+    new_value = {**read, "characterScores": {"lea": 0.91, "fox": 0.42}}
+    buffer = io.BytesIO()
+    schemaless_writer(buffer, current.parsed, new_value)
+    assert schemaless_reader(io.BytesIO(buffer.getvalue()), current.parsed, current.parsed)["characterScores"] == {"lea": 0.91, "fox": 0.42}
+    old_read = schemaless_reader(io.BytesIO(buffer.getvalue()), current.parsed, released.parsed)
+    assert "characterScores" not in old_read and old_read["jobId"] == new_value["jobId"]  # new data, old reader
