@@ -141,14 +141,15 @@ def scenes(shape: Shape, batch: int, seed: int, with_reference: bool = True) -> 
     ]
 
 
-def time_batch(renderer: Any, shape: Shape, batch: int, repeats: int = 1, with_reference: bool = True) -> float:
-    """Seconds per call of ``batch`` scenes (GPU part, decode included), after one warm-up call."""
+def time_batch(renderer: Any, shape: Shape, batch: int, repeats: int = 1, with_reference: bool = True, warm_up: bool = True) -> float:
+    """Seconds per call of ``batch`` scenes (GPU part, decode included), the best of ``repeats``,
+    after one warm-up call (kernels, allocator, compilation) unless ``warm_up`` is false."""
     timings = []
-    for attempt in range(repeats + 1):
-        works = scenes(shape, batch, attempt * 100, with_reference)
+    for attempt in range(repeats + 1 if warm_up else repeats):
+        works = scenes(shape, batch, 1 + attempt * 100, with_reference)
         started = time.perf_counter()
         renderer.render_pending(works)
-        if attempt:  # the first call warms up (kernels, allocator, compilation)
+        if attempt or not warm_up:
             timings.append(time.perf_counter() - started)
     return min(timings)
 
@@ -339,7 +340,7 @@ def _variant(
         started = time.perf_counter()
         renderer.render_pending(scenes(shape, 1, 0, with_reference))  # warm-up (and compilation)
         first_s = time.perf_counter() - started
-        seconds = time_batch(renderer, shape, 1, repeats=1, with_reference=with_reference)
+        seconds = time_batch(renderer, shape, 1, repeats=1, with_reference=with_reference, warm_up=False)
         out = {"variant": name, "s_per_image": round(seconds, 4), "speedup": round(baseline_s / seconds, 3), "load_s": round(load_s, 2), "first_call_s": round(first_s, 2)}
         if renderer.loaded.fast:
             out["steps"] = renderer.settings.fast_steps
