@@ -36,6 +36,27 @@ def sdxl(
          sustained_s=sustained_s, variants=chosen, budget_s=budget_s)  # fmt: skip
 
 
+@bench_app.command("calibrate-consistency")
+def calibrate_consistency(
+    labels: str = typer.Argument(..., help="JSON Lines of labelled pairs: scene, reference, same, optional region."),
+    model: str = typer.Option(None, help="Image encoder (folder or cached hub id); default: worker.sdxl.consistency_model."),
+) -> None:
+    """The consistency threshold that best separates labelled same/different-character pairs
+    (Youden's J), scored as the agent scores them; prints one JSON object."""
+    import json
+    from pathlib import Path
+
+    from media_stream.config import get_settings
+    from media_stream.render.consistency import ImageEncoderEmbedder
+    from media_stream.render.consistency_calibration import best_threshold, score_pairs
+
+    sdxl = get_settings().worker.sdxl
+    embedder = ImageEncoderEmbedder(model or sdxl.consistency_model or "", local_files_only=True)
+    scores, same = score_pairs(embedder, Path(labels))
+    result = best_threshold(scores, same).as_dict()
+    typer.echo(json.dumps({**result, "model": model or sdxl.consistency_model, "configured": sdxl.consistency_threshold}))
+
+
 @bench_app.command("audio")
 def audio(
     as_json: bool = typer.Option(False, "--json", help="Only the JSON line on stdout (progress on stderr)."),
