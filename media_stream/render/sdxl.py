@@ -35,15 +35,19 @@ from typing import Any, Sequence
 
 import torch
 
+# (issue 16: characters per region, deferred finishing, the fast profile)
+from media_stream.render.canny import decode_control_image  # noqa: I001 - kept apart from the lines below
+from media_stream.render.character_regions import Region, layout_bands, masks
+from media_stream.render.sdxl_finish import PendingImage
+from media_stream.render.sdxl_loading import FAST_ADAPTER
+
 from media_stream.config import SdxlSettings
 from media_stream.domain.errors import PermanentError, RenderCancelled
 from media_stream.domain.scenes import SceneWork
 from media_stream.domain.styles import image_style
 from media_stream.render.base import RenderedImage, RenderHooks
-from media_stream.render.canny import canny_control_image, decode_control_image
-from media_stream.render.character_regions import Region, layout_bands, masks
-from media_stream.render.sdxl_finish import PendingImage
-from media_stream.render.sdxl_loading import FAST_ADAPTER, LoadedPipelines, enable_low_memory, load_pipelines
+from media_stream.render.canny import canny_control_image
+from media_stream.render.sdxl_loading import LoadedPipelines, enable_low_memory, load_pipelines
 
 log = logging.getLogger(__name__)
 
@@ -92,16 +96,26 @@ class SdxlRenderer:
         return self.settings.finish_on_worker
 
     def _warm_up_buckets(self) -> None:
-        """One render per batch bucket at 1024x1024 with guidance, so compilation happens now."""
+        """One render per batch bucket at 1024x1024 with guidance, without a reference and (with an
+        IP-Adapter) with one, so compilation happens at load. Other sizes and several characters
+        (masks) still compile on first use."""
+        from media_stream.render.sdxl_finish import encode_png
+        from PIL import Image
+
+        from media_stream.domain.scenes import CharacterReference
+
+        one = (CharacterReference("warmup", encode_png(Image.new("RGB", (64, 64), (128, 96, 64)))),)
         for size in self._buckets():
             if size > self.max_batch_size:
                 break
-            works = [
-                SceneWork(f"warmup-{size}-{i}", 0, "warm up", "", "watercolor", 1024, 1024, 2, 7.5, i) for i in range(size)
-            ]
-            started = time.perf_counter()
-            self._render_call(works, None)
-            log.info("compiled batch bucket %d in %.1fs", size, time.perf_counter() - started)
+            for refs in ((), one) if self.loaded.ip_adapter else ((),):
+                works = [
+                    SceneWork(f"warmup-{size}-{i}", 0, "warm up", "", "watercolor", 1024, 1024, 2, 7.5, i, references=refs)
+                    for i in range(size)
+                ]
+                started = time.perf_counter()
+                self._render_call(works, None)
+                log.info("compiled batch bucket %d (%d reference) in %.1fs", size, len(refs), time.perf_counter() - started)
         self.pipeline_calls.clear()
 
     def _buckets(self) -> list[int]:
@@ -136,7 +150,7 @@ class SdxlRenderer:
                     results[index] = image
         return [image for image in results if image is not None]
 
-    def _render_resilient(self, items: list[SceneWork], hooks: RenderHooks | None) -> list[PendingImage]:
+    def _render_resilient(self, items: list[SceneWork], hooks: RenderHooks | None) -> list[RenderedImage]:
         """The OOM policy: split the batch, then slicing + tiling, then a PermanentError."""
         try:
             return self._render_call(items, hooks)

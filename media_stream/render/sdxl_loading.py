@@ -23,7 +23,6 @@ from media_stream.domain.styles import IMAGE_STYLES
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _TRUE = ("1", "true", "yes", "on")
-FAST_ADAPTER = "fast"  # adapter name of the fast profile's step-distilled LoRA
 
 
 def hub_offline() -> bool:
@@ -138,8 +137,6 @@ def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
 
     source = resolve_reference("sdxl.model", settings.model)
     extra = {"variant": settings.variant} if settings.variant else {}
-    if settings.enabled(settings.vae_model):
-        extra["vae"] = _load_vae(settings.vae_model or "", dtype, common)
     base = load_or_explain(
         "SDXL model (sdxl.model)",
         settings.model,
@@ -166,6 +163,8 @@ def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
         ip_adapter = True
 
     loras = _load_style_loras(base, common)
+    if settings.enabled(settings.vae_model):  # before .to(device) and from_pipe: both use base.vae
+        base.register_modules(vae=_load_vae(settings.vae_model or "", dtype, common))
     fast = settings.enabled(settings.fast_lora)
     if fast:
         loras[FAST_ADAPTER] = _load_fast_lora(base, settings, common)
@@ -225,6 +224,9 @@ def _load_style_loras(base: Any, common: dict[str, Any]) -> dict[str, float]:
         )
         loaded[name] = lora.scale
     return loaded
+
+
+FAST_ADAPTER = "fast"  # adapter name of the fast profile's step-distilled LoRA
 
 
 def _load_vae(ref: str, dtype: torch.dtype, common: dict[str, Any]) -> Any:
