@@ -280,6 +280,7 @@ def run(
         peak_gb = torch.cuda.max_memory_allocated(device) / 1e9 if device.type == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
         baseline_s = per_batch[1]
         del renderer
+        _release(device)
         breakdown = [{"variant": "baseline (production: fp16 on CUDA, SDPA, channels_last, IP-Adapter + 1 reference)", "s_per_image": round(baseline_s, 4), "speedup": 1.0}]
         for name in variants:
             breakdown.append(_variant(name, settings, folders, tiny, shape, baseline_s, began, budget_s, device))
@@ -350,8 +351,15 @@ def _variant(
         return {"variant": name, "s_per_image": None, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
     finally:
         del renderer
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+        _release(device)
+
+
+def _release(device: torch.device) -> None:
+    import gc
+
+    gc.collect()  # the pipelines hold reference cycles: free their weights before the next load
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
 
 
 def main(

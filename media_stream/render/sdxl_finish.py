@@ -7,12 +7,15 @@ renders; ``SdxlRenderer.render`` calls ``finish`` inline for callers that want b
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from media_stream.domain.scenes import SceneWork
 from media_stream.render.base import RenderedImage
 from media_stream.render.character_regions import Region, crop
+
+log = logging.getLogger(__name__)
 
 
 def encode_png(image: Any) -> bytes:
@@ -36,7 +39,12 @@ class PendingImage:
 
     def finish(self) -> RenderedImage:
         data = (self.encode or encode_png)(self.image)
-        scores = character_scores(self.embedder, self.image, self.work, self.regions) if self.embedder is not None else None
+        scores = None
+        if self.embedder is not None:
+            try:
+                scores = character_scores(self.embedder, self.image, self.work, self.regions)
+            except Exception:  # noqa: BLE001 - a metric that fails never fails the image
+                log.exception("consistency scoring of scene %s failed: published unscored", self.work.scene_id)
         return RenderedImage(
             data=data,
             content_type="image/png",

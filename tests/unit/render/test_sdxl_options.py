@@ -67,3 +67,24 @@ def test_the_fast_profile_loads_a_distilled_lora_and_renders_in_fast_steps(sdxl_
     fast.loaded.loras = {}
     (without,) = fast.render([scene(6, steps=30)])
     assert not np.array_equal(pixels(image.data), pixels(without.data))
+
+
+def test_compile_warm_up_renders_each_bucket_with_and_without_a_reference(sdxl_settings, monkeypatch):
+    warm = SdxlRenderer(sdxl_settings.model_copy(update={"consistency_model": None, "pad_to_buckets": True, "batch_buckets": [4, 1, 2]}), max_batch_size=2)
+    warm.load()
+    calls = []
+    monkeypatch.setattr(warm, "_render_call", lambda works, hooks: calls.append((len(works), len(works[0].references), works[0].width)))
+    warm._warm_up_buckets()
+    assert calls == [(1, 0, 1024), (1, 1, 1024), (2, 0, 1024), (2, 1, 1024)]  # buckets up to the batch cap, in order
+
+
+def test_a_failing_score_never_fails_the_image(fresh_sdxl, monkeypatch):
+    from media_stream.domain.scenes import CharacterReference
+    from tests.unit.render.helpers import png
+
+    def broken(images):
+        raise RuntimeError("encoder exploded")
+
+    monkeypatch.setattr(fresh_sdxl._embedder, "embed", broken)
+    (image,) = fresh_sdxl.render([scene(8, references=(CharacterReference("lea", png(colour=(200, 0, 0))),))])
+    assert image.data.startswith(b"\x89PNG") and image.character_scores is None and image.consistency is None
