@@ -87,10 +87,6 @@ class SdxlRenderer:
             self._warm_up_buckets()
 
     @property
-    def scores_consistency(self) -> bool:
-        return self._embedder is not None
-
-    @property
     def defers_finishing(self) -> bool:
         """The runtime may run ``PendingImage.finish`` on a worker (``sdxl.finish_on_worker``)."""
         return self.settings.finish_on_worker
