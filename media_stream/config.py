@@ -157,10 +157,55 @@ class SdxlSettings(BaseModel):
     )
     ip_adapter_scale: float = Field(default=0.6, ge=0.0, le=2.0, description="Weight of a character reference.")
     consistency_model: str | None = Field(
-        default=None,
-        description="CLIP vision model scoring scene-vs-reference consistency (e.g. openai/clip-vit-large-patch14); None: no score.",
+        default="facebook/dinov2-small",
+        description=(
+            "Image encoder (transformers: DINOv2, or CLIP vision) scoring each character on its region against its "
+            "reference; read from a folder or the local cache only, never downloaded: scoring is on whenever its weights "
+            "are present (a hub id not in the cache logs a warning and scores nothing); empty/None: off."
+        ),
     )
-    consistency_threshold: float = Field(default=0.8, ge=-1.0, le=1.0, description="Cosine at or above which a scene passes.")
+    consistency_threshold: float = Field(
+        default=0.8, ge=-1.0, le=1.0,
+        description="Cosine at or above which a character passes. UNCALIBRATED until labelled storyboards exist: "
+        "`media-stream bench calibrate-consistency LABELS.jsonl` picks it from labelled pairs.",
+    )
+    # --- keeping the GPU busy (issue 16) -------------------------------------------------------
+    vae_model: str | None = Field(
+        default=None,
+        description="A separate VAE folder or hub id, e.g. 'madebyollin/sdxl-vae-fp16-fix': with force_upcast false in its "
+        "config the decode stays in half precision (the base VAE upcasts to float32); None: the base model's VAE.",
+    )
+    fuse_qkv: bool = Field(
+        default=False,
+        description="Fuse the attention Q/K/V projections. Applied only when no IP-Adapter is loaded (fusing replaces the "
+        "IP-Adapter attention processors); with one, logged and left off.",
+    )
+    batch_buckets: list[int] = Field(
+        default_factory=lambda: [1, 2, 4, 8],
+        description="With torch_compile, every pipeline call is padded up to the next of these batch sizes (results of the "
+        "padding are dropped), so a new batch size never recompiles mid-run.",
+    )
+    pad_to_buckets: bool | None = Field(default=None, description="Pad calls to batch_buckets; None: only with torch_compile.")
+    compile_warmup: bool = Field(
+        default=True, description="With torch_compile, render each bucket once at load so compilation happens at startup."
+    )
+    fast_lora: str | None = Field(
+        default=None,
+        description="Fast profile: a step-distilled SDXL LoRA (e.g. 'ByteDance/SDXL-Lightning' with fast_lora_weight_name "
+        "'sdxl_lightning_4step_lora.safetensors', or 'latent-consistency/lcm-lora-sdxl'), loaded like any LoRA; every "
+        "scene then renders in fast_steps steps at fast_guidance, and the outcome's model names the LoRA. None: off.",
+    )
+    fast_lora_weight_name: str | None = None
+    fast_steps: int = Field(default=4, ge=1, le=50, description="Steps of the fast profile.")
+    fast_guidance: float = Field(default=0.0, ge=0.0, le=20.0, description="Guidance of the fast profile (distilled: none).")
+    fast_scheduler: Literal["euler_trailing", "lcm"] = Field(
+        default="euler_trailing", description="Sampler of the fast profile: Euler with trailing timesteps (Lightning) or LCM."
+    )
+    finish_on_worker: bool = Field(
+        default=True,
+        description="PNG encoding, consistency scoring and storing run on a worker beside the render thread, so the next "
+        "batch renders while the last is encoded.",
+    )
 
     def enabled(self, value: str | None) -> bool:
         return bool(value and value.strip() and value.strip().lower() not in ("none", "off", "false"))

@@ -13,15 +13,48 @@ def sdxl(
     as_json: bool = typer.Option(False, "--json", help="Only the JSON line on stdout (progress on stderr)."),
     tiny: bool = typer.Option(False, "--tiny", help="Tiny architecture on the CPU: a smoke run of the benchmark."),
     model: str = typer.Option(None, help="SDXL weights (folder or cached hub id); default: worker.sdxl.model."),
+    batches: str = typer.Option(None, help="Batch sizes, comma-separated (default 1,2,4,8; --tiny 1,2)."),
+    steps: int = typer.Option(None, help="Denoising steps (default 30; --tiny 3)."),
+    sustained_s: float = typer.Option(None, "--sustained-s", help="Seconds of the sustained window at the best batch (0: none)."),
+    variants: str = typer.Option("all", help="Optimisations toggled alone, comma-separated names, 'all' or 'none'."),
+    budget_s: float = typer.Option(None, "--budget-s", help="Variants that would start after this many seconds are skipped."),
 ) -> None:
-    """SDXL at 1024x1024, 30 steps, CFG: s/image, images/min at the best batch, GPU use, memory."""
+    """SDXL through SdxlRenderer (IP-Adapter loaded) at 1024x1024, 30 steps, CFG: s/image, images/min
+    at the best batch, a sustained window's GPU use, memory, and each optimisation alone."""
     try:
-        from media_stream.bench.sdxl import main
+        from media_stream.bench.sdxl import VARIANTS, main
     except ImportError as exc:
         raise typer.BadParameter(f"needs the image extra (uv sync --extra image): {exc}") from exc
     from media_stream.config import get_settings
 
-    main(tiny=tiny, as_json=as_json, model=model or get_settings().worker.sdxl.model)
+    chosen = VARIANTS if variants == "all" else () if variants == "none" else tuple(v.strip() for v in variants.split(","))
+    unknown = [v for v in chosen if v not in VARIANTS]
+    if unknown:
+        raise typer.BadParameter(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
+    sizes = tuple(int(b) for b in batches.split(",")) if batches else None
+    main(tiny=tiny, as_json=as_json, model=model or get_settings().worker.sdxl.model, batches=sizes, steps=steps,
+         sustained_s=sustained_s, variants=chosen, budget_s=budget_s)  # fmt: skip
+
+
+@bench_app.command("calibrate-consistency")
+def calibrate_consistency(
+    labels: str = typer.Argument(..., help="JSON Lines of labelled pairs: scene, reference, same, optional region."),
+    model: str = typer.Option(None, help="Image encoder (folder or cached hub id); default: worker.sdxl.consistency_model."),
+) -> None:
+    """The consistency threshold that best separates labelled same/different-character pairs
+    (Youden's J), scored as the agent scores them; prints one JSON object."""
+    import json
+    from pathlib import Path
+
+    from media_stream.config import get_settings
+    from media_stream.render.consistency import ImageEncoderEmbedder
+    from media_stream.render.consistency_calibration import best_threshold, score_pairs
+
+    sdxl = get_settings().worker.sdxl
+    embedder = ImageEncoderEmbedder(model or sdxl.consistency_model or "", local_files_only=True)
+    scores, same = score_pairs(embedder, Path(labels))
+    result = best_threshold(scores, same).as_dict()
+    typer.echo(json.dumps({**result, "model": model or sdxl.consistency_model, "configured": sdxl.consistency_threshold}))
 
 
 @bench_app.command("audio")

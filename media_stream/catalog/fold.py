@@ -32,6 +32,7 @@ def catalog_entry(outcome: ImageReady | AudioReady, now: datetime | None = None)
             url=outcome.url,
             sha256=outcome.sha256,
             consistency_score=outcome.consistency_score,
+            character_scores=outcome.character_scores,
             storyboard=source,
             request_source=outcome.request_source,
             replay_of=outcome.replay_of,

@@ -133,11 +133,12 @@ class ConsistencyFact:
     style: str
     model: str
     score: float
+    character_scores: tuple[tuple[str, float], ...] = ()  # (characterId, score on its region)
 
 
 @dataclass(frozen=True)
 class ConsistencyLine:
-    dimension: str  # all, project, style, model
+    dimension: str  # all, project, style, model, character ("projectId/characterId")
     value: str
     scored: int
     passed: int
@@ -163,15 +164,23 @@ class ConsistencyLine:
 
 def consistency_rollup(facts: Iterable[ConsistencyFact], threshold: float) -> list[ConsistencyLine]:
     """Per project, style and model (and overall): images scored, how many at or above
-    ``threshold``, their share (target: above 90%) and the mean score."""
+    ``threshold``, their share (target: above 90%) and the mean score; and per character
+    (``projectId/characterId``): the images it appears in, judged on its own region's score.
+    The threshold is uncalibrated until labelled storyboards exist (``render/consistency.py``)."""
     sums: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0, 0.0])
+
+    def add(dimension: str, value: str, score: float) -> None:
+        row = sums[(dimension, value)]
+        row[0] += 1
+        row[1] += score >= threshold
+        row[2] += score
+
     for fact in facts:
         for dimension, value in (("all", "all"), ("project", fact.project_id), ("style", fact.style), ("model", fact.model)):
-            row = sums[(dimension, value)]
-            row[0] += 1
-            row[1] += fact.score >= threshold
-            row[2] += fact.score
-    order = {"all": 0, "project": 1, "style": 2, "model": 3}
+            add(dimension, value, fact.score)
+        for character_id, score in fact.character_scores:
+            add("character", f"{fact.project_id}/{character_id}", score)
+    order = {"all": 0, "project": 1, "style": 2, "model": 3, "character": 4}
     return [
         ConsistencyLine(d, v, int(n), int(p), (s / n) if n else None, threshold)
         for (d, v), (n, p, s) in sorted(sums.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))

@@ -139,12 +139,18 @@ class CatalogView:
         ]
 
     def consistency_facts(self, project_id: str | None = None) -> list[ConsistencyFact]:
-        sql = "SELECT project_id, style, model, consistency FROM assets WHERE kind = 'image' AND consistency IS NOT NULL"
+        """Scored images; each with its per-character scores (read from the stored entry)."""
+        sql = "SELECT project_id, style, model, consistency, value FROM assets WHERE kind = 'image' AND consistency IS NOT NULL"
         args = []
         if project_id is not None:
             sql += " AND project_id = ?"
             args.append(project_id)
-        return [ConsistencyFact(p, s or "unknown", m or "unknown", c) for p, s, m, c in self.db.execute(sql, args)]
+        facts = []
+        for p, s, m, c, value in self.db.execute(sql, args):
+            entry: AssetCataloged | None = self._decode(AssetCataloged, value)
+            characters = tuple(sorted((entry.character_scores or {}).items())) if entry is not None else ()
+            facts.append(ConsistencyFact(p, s or "unknown", m or "unknown", c, characters))
+        return facts
 
     def close(self) -> None:
         self.db.close()

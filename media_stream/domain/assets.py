@@ -95,6 +95,7 @@ class AssetCataloged:
     url: str = ""
     sha256: str = ""
     consistency_score: float | None = None
+    character_scores: dict[str, float] | None = None  # characterId -> consistency score
     storyboard: StoryboardRequested | None = None
     narration: NarrationRequested | None = None
     music: MusicRequested | None = None

@@ -48,7 +48,8 @@ class ImageReady(OutcomeEnvelope):
     render_ms: int = 0
     sha256: str = ""
     created_at: datetime = field(default_factory=_now)
-    consistency_score: float | None = None
+    consistency_score: float | None = None  # the mean of character_scores
+    character_scores: dict[str, float] | None = None  # characterId -> score on the character's region
     source_request: StoryboardRequested | None = None  # a one-scene storyboard that renders this image again
     request_source: str | None = None  # topic/partition/offset of the request
     replay_of: str | None = None  # the request's replay-of header

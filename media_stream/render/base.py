@@ -21,10 +21,12 @@ class RenderedImage:
     seed: int
     model: str
     render_ms: int
-    # Image-embedding cosine to the scene's character references (None: not scored).
+    # Mean of ``character_scores`` (None: not scored).
     consistency: float | None = None
     # The end of the prompt the text encoders did not see (past their token limit); None: all seen.
     prompt_omitted: str | None = None
+    # characterId -> image-embedding cosine between the character's region and its reference.
+    character_scores: dict[str, float] | None = None
 
 
 @dataclass

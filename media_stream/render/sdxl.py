@@ -10,7 +10,16 @@
   1.2e-6 in float32, so at most ``BATCH_PIXEL_TOLERANCE`` = 1 level of the 8-bit pixels.
 - A scene with a control image renders through StableDiffusionXLControlNetPipeline (same
   components) on the canny edges of that image; a scene with character references passes
-  their CLIP image embeddings to the IP-Adapter, several characters as several image tokens.
+  their CLIP image embeddings to the IP-Adapter, one adapter image per character; with several
+  characters each one's image tokens are masked to its own region (``IPAdapterMaskProcessor``,
+  regions from the control image's layout or a left-to-right split: ``character_regions``).
+- The GPU part ends with decoded images (``render_pending``); PNG encoding and the
+  per-character consistency score are ``PendingImage.finish`` (``sdxl_finish``), which the
+  runtime runs on a worker beside the render thread, so the next batch starts meanwhile.
+- With ``torch_compile`` every call is padded to a batch bucket (``sdxl.batch_buckets``), and
+  each bucket is compiled at load: a new batch size never recompiles mid-run.
+- The fast profile (``sdxl.fast_lora``): a step-distilled LoRA always active, every scene in
+  ``fast_steps`` steps at ``fast_guidance``; the model label names the LoRA.
 - CUDA out of memory: split the batch and retry (remembering the smaller batch size), then
   enable attention slicing and VAE tiling, and only then raise a PermanentError. Retries run
   outside the ``except`` block after ``gc.collect()`` and ``empty_cache()``; after
@@ -32,6 +41,12 @@ from collections import OrderedDict
 from typing import Any, Sequence
 
 import torch
+
+# (issue 16: characters per region, deferred finishing, the fast profile)
+from media_stream.render.canny import decode_control_image  # noqa: I001 - kept apart from the lines below
+from media_stream.render.character_regions import Region, layout_bands, masks
+from media_stream.render.sdxl_finish import PendingImage
+from media_stream.render.sdxl_loading import FAST_ADAPTER
 
 from media_stream.config import SdxlSettings
 from media_stream.domain.errors import PermanentError, RenderCancelled
@@ -72,15 +87,47 @@ class SdxlRenderer:
         if self._loaded is not None:
             return
         self._loaded = load_pipelines(self.settings)
-        if self.settings.enabled(self.settings.consistency_model):
-            from media_stream.render.consistency import ClipImageEmbedder
+        for pipe in self._loaded.pipelines:
+            per_item_ip_embeds(pipe)
+        from media_stream.render.consistency import load_embedder
 
-            self._embedder = ClipImageEmbedder(
-                self.settings.consistency_model or "",
-                device=str(self._loaded.device),
-                cache_dir=str(self.settings.cache_dir) if self.settings.cache_dir else None,
-            )
-            self._embedder.load()
+        self._embedder = load_embedder(self.settings, str(self._loaded.device))
+        if self.settings.torch_compile and self.settings.compile_warmup:
+            self._warm_up_buckets()
+
+    @property
+    def defers_finishing(self) -> bool:
+        """The runtime may run ``PendingImage.finish`` on a worker (``sdxl.finish_on_worker``)."""
+        return self.settings.finish_on_worker
+
+    def _warm_up_buckets(self) -> None:
+        """One render per batch bucket at 1024x1024 with guidance, without a reference and (with an
+        IP-Adapter) with one, so compilation happens at load. Other sizes and several characters
+        (masks) still compile on first use."""
+        from media_stream.render.sdxl_finish import encode_png
+        from PIL import Image
+
+        from media_stream.domain.scenes import CharacterReference
+
+        one = (CharacterReference("warmup", encode_png(Image.new("RGB", (64, 64), (128, 96, 64)))),)
+        for size in self._buckets():
+            if size > self.max_batch_size:
+                break
+            for refs in ((), one) if self.loaded.ip_adapter else ((),):
+                works = [
+                    SceneWork(f"warmup-{size}-{i}", 0, "warm up", "", "watercolor", 1024, 1024, 2, 7.5, i, references=refs)
+                    for i in range(size)
+                ]
+                started = time.perf_counter()
+                self._render_call(works, None)
+                log.info("compiled batch bucket %d (%d reference) in %.1fs", size, len(refs), time.perf_counter() - started)
+        self.pipeline_calls.clear()
+
+    def _buckets(self) -> list[int]:
+        pad = self.settings.pad_to_buckets
+        if pad is None:
+            pad = self.settings.torch_compile
+        return sorted(set(self.settings.batch_buckets)) if pad else []
 
     @property
     def loaded(self) -> LoadedPipelines:
@@ -93,10 +140,14 @@ class SdxlRenderer:
 
     def render(self, batch: Sequence[SceneWork], hooks: RenderHooks | None = None) -> list[RenderedImage]:
         """Every item, in order; incompatible items (different batch keys) go in separate calls."""
+        return [pending.finish() for pending in self.render_pending(batch, hooks)]
+
+    def render_pending(self, batch: Sequence[SceneWork], hooks: RenderHooks | None = None) -> list[PendingImage]:
+        """The GPU part of ``render``: decoded images, not yet encoded nor scored."""
         groups: OrderedDict[tuple, list[int]] = OrderedDict()
         for index, work in enumerate(batch):  # a long prompt's CLIP windows are part of its shape
             groups.setdefault((work.batch_key, self._windows(work)), []).append(index)
-        results: list[RenderedImage | None] = [None] * len(batch)
+        results: list[PendingImage | None] = [None] * len(batch)
         for indices in groups.values():
             start = 0
             while start < len(indices):  # the cap may change between chunks (OOM, recovery)
@@ -106,7 +157,7 @@ class SdxlRenderer:
                 start += len(chunk)
         return [image for image in results if image is not None]
 
-    def _render_resilient(self, items: list[SceneWork], hooks: RenderHooks | None) -> list[RenderedImage]:
+    def _render_resilient(self, items: list[SceneWork], hooks: RenderHooks | None) -> list[PendingImage]:
         """The OOM policy: split the batch, then slicing + tiling, then a PermanentError.
 
         Every retry runs after leaving the ``except`` block, with the failure kept only as text:
@@ -161,20 +212,22 @@ class SdxlRenderer:
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             torch.cuda.empty_cache()
 
-    def _render_call(self, items: list[SceneWork], hooks: RenderHooks | None) -> list[RenderedImage]:
+    def _render_call(self, real: list[SceneWork], hooks: RenderHooks | None) -> list[PendingImage]:
         if hooks is not None and hooks.cancelled():
-            raise RenderCancelled(f"cancelled before rendering {len(items)} scene(s)")
+            raise RenderCancelled(f"cancelled before rendering {len(real)} scene(s)")
         started = time.perf_counter()
         loaded = self.loaded
+        items = self._padded(real)
         first = items[0]
         pipe = loaded.base
+        steps, guidance = (self.settings.fast_steps, self.settings.fast_guidance) if loaded.fast else (first.steps, first.guidance)
         kwargs: dict[str, Any] = {
             "prompt": [w.prompt for w in items],
             "negative_prompt": [w.negative_prompt for w in items],
             "width": first.width,
             "height": first.height,
-            "num_inference_steps": first.steps,
-            "guidance_scale": first.guidance,
+            "num_inference_steps": steps,
+            "guidance_scale": guidance,
             "generator": [torch.Generator(device="cpu").manual_seed(w.seed) for w in items],
             "output_type": "pil",
         }
@@ -187,9 +240,12 @@ class SdxlRenderer:
             kwargs["controlnet_conditioning_scale"] = scale
         if first.references and not loaded.ip_adapter:
             raise PermanentError("scene has character references but no IP-Adapter is configured (sdxl.ip_adapter_model)")
+        regions = [tuple(layout_bands(self._layout(w), len(w.references), w.width, w.height)) for w in items]
         if loaded.ip_adapter:
             pipe.set_ip_adapter_scale(first.ip_adapter_scale)
-            kwargs["ip_adapter_image_embeds"] = [self._ip_embeds(pipe, items, first.guidance > 1.0)]
+            kwargs["ip_adapter_image_embeds"] = [self._ip_embeds(pipe, items, guidance > 1.0)]
+            if len(first.references) > 1:
+                kwargs["cross_attention_kwargs"] = {"ip_adapter_masks": [self._ip_masks(items, regions, guidance > 1.0)]}
         self._select_lora(pipe, first.style)
         omitted = self._encode_prompts(pipe, items, kwargs)
 
@@ -198,7 +254,7 @@ class SdxlRenderer:
         def on_step_end(pipeline: Any, step: int, timestep: Any, callback_kwargs: dict) -> dict:
             state["steps"] = step + 1
             if hooks is not None:
-                hooks.progress(step + 1, first.steps)
+                hooks.progress(step + 1, steps)
                 if hooks.cancelled():
                     state["cancelled"] = True
                     pipeline._interrupt = True  # the denoising loop skips every later step
@@ -208,10 +264,11 @@ class SdxlRenderer:
         self.pipeline_calls.append(len(items))
         images = self._call_pipeline(pipe, kwargs)
         if state["cancelled"]:
-            raise RenderCancelled(f"cancelled after {state['steps']} of {first.steps} steps")
+            raise RenderCancelled(f"cancelled after {state['steps']} of {steps} steps")
         elapsed_ms = int((time.perf_counter() - started) * 1000)
         return [
-            self._rendered(work, image, elapsed_ms // len(items), lost) for work, image, lost in zip(items, images, omitted)
+            PendingImage(work, image, self.model_label(work), elapsed_ms // len(items), region, self._embedder, prompt_omitted=lost)
+            for work, image, region, lost in zip(real, images, regions, omitted)  # the padding's images are dropped
         ]
 
     def _windows(self, work: SceneWork) -> int:
@@ -233,35 +290,23 @@ class SdxlRenderer:
                 log.warning("scene %s: prompt past %d CLIP windows, not encoded: %r", work.scene_id, chunks, lost)
         return omitted
 
+    def _padded(self, items: list[SceneWork]) -> list[SceneWork]:
+        """``items`` padded (repeating the last) up to the next batch bucket, when bucketing."""
+        bucket = next((b for b in self._buckets() if b >= len(items)), len(items))
+        return list(items) + [items[-1]] * (bucket - len(items))
+
     def _call_pipeline(self, pipe: Any, kwargs: dict[str, Any]) -> list[Any]:
         """The one place the diffusers pipeline runs (tests patch it to simulate OOM)."""
         with torch.inference_mode():
             return pipe(**kwargs).images
 
-    def _rendered(self, work: SceneWork, image: Any, render_ms: int, prompt_omitted: str | None = None) -> RenderedImage:
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-        data = buffer.getvalue()
-        consistency = None
-        if self._embedder is not None and work.references:
-            from media_stream.render.consistency import scene_score
-
-            consistency = scene_score(self._embedder, data, [r.image for r in work.references])
-        return RenderedImage(
-            data=data,
-            content_type="image/png",
-            extension="png",
-            width=image.width,
-            height=image.height,
-            seed=work.seed,
-            model=self.model_label(work),
-            render_ms=render_ms,
-            consistency=consistency,
-            prompt_omitted=prompt_omitted,
-        )
-
     def model_label(self, work: SceneWork) -> str:
         parts = [f"sdxl:{self.settings.model}"]
+        if self.settings.enabled(self.settings.vae_model):
+            parts.append(f"vae:{self.settings.vae_model}")
+        if self.settings.enabled(self.settings.fast_lora):
+            weight = f"/{self.settings.fast_lora_weight_name}" if self.settings.fast_lora_weight_name else ""
+            parts.append(f"fast-lora:{self.settings.fast_lora}{weight}")
         if work.control_image is not None:
             parts.append(f"controlnet:{self.settings.controlnet_model}")
         if work.references:
@@ -278,6 +323,25 @@ class SdxlRenderer:
         return canny_control_image(
             work.control_image, work.width, work.height, self.settings.canny_low_threshold, self.settings.canny_high_threshold
         )
+
+    def _layout(self, work: SceneWork) -> Any:
+        """The scene's layout for character regions: its control image, at the scene's size."""
+        if work.control_image is None or len(work.references) < 2:
+            return None
+        return decode_control_image(work.control_image, work.width, work.height)
+
+    def _ip_masks(self, items: list[SceneWork], regions: list[tuple[Region, ...]], guided: bool) -> torch.Tensor:
+        """(B, n, H, W) binary masks, mask k = character k's region ([negatives; positives]
+        doubled with guidance, the same order as the image embeddings)."""
+        from diffusers.image_processor import IPAdapterMaskProcessor
+
+        processor = IPAdapterMaskProcessor()
+        rows = []
+        for work, item_regions in zip(items, regions):
+            tensor = processor.preprocess(masks(list(item_regions)), height=work.height, width=work.width)
+            rows.append(tensor.reshape(1, tensor.shape[0], tensor.shape[2], tensor.shape[3]))
+        stacked = torch.cat(rows).to(self.loaded.device)
+        return torch.cat([stacked, stacked]) if guided else stacked
 
     def _reference_embedding(self, pipe: Any, data: bytes) -> tuple[torch.Tensor, torch.Tensor]:
         """(positive, negative) IP-Adapter image embedding of one reference, cached by content."""
@@ -316,12 +380,14 @@ class SdxlRenderer:
         return torch.cat([negative, positive]) if guided else positive
 
     def _select_lora(self, pipe: Any, style: str) -> None:
+        """The style's LoRA (if any) and, in the fast profile, the distilled LoRA, always."""
         loras = self.loaded.loras
         if not loras:
             return
-        if style in loras:
+        active = [name for name in ([style] if style != FAST_ADAPTER else []) + [FAST_ADAPTER] if name in loras]
+        if active:
             pipe.enable_lora()
-            pipe.set_adapters([style], adapter_weights=[loras[style]])
+            pipe.set_adapters(active, adapter_weights=[loras[name] for name in active])
         else:
             pipe.disable_lora()
 
@@ -339,3 +405,21 @@ def _blank_png() -> bytes:
         Image.new("RGB", (8, 8)).save(buffer, format="PNG")
         _BLANK = buffer.getvalue()
     return _BLANK
+
+
+def per_item_ip_embeds(pipe: Any) -> None:
+    """Let ``ip_adapter_image_embeds`` carry one row per image of the batch.
+
+    diffusers repeats the given embeddings ``batch_size`` times (it expects one set shared by
+    the whole batch): per-item embeddings of a batch of B would become B x B rows and the
+    attention would fold several scenes' references into one. Embeddings that already hold a
+    row per image ([negatives; positives] with guidance) are passed through unchanged."""
+    original = pipe.prepare_ip_adapter_image_embeds
+
+    def prepare(ip_adapter_image, ip_adapter_image_embeds, device, num_images, do_classifier_free_guidance):
+        rows = num_images * (2 if do_classifier_free_guidance else 1)
+        if ip_adapter_image_embeds is not None and all(e.shape[0] == rows for e in ip_adapter_image_embeds) and num_images > 1:
+            return [e.to(device=device) for e in ip_adapter_image_embeds]
+        return original(ip_adapter_image, ip_adapter_image_embeds, device, num_images, do_classifier_free_guidance)
+
+    pipe.prepare_ip_adapter_image_embeds = prepare

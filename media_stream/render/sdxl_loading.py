@@ -84,8 +84,10 @@ class LoadedPipelines:
     device: torch.device
     dtype: torch.dtype
     ip_adapter: bool
-    loras: dict[str, float] = field(default_factory=dict)  # style name -> LoRA scale
+    loras: dict[str, float] = field(default_factory=dict)  # style name (or FAST_ADAPTER) -> LoRA scale
     low_memory: bool = False
+    fast: bool = False  # the fast profile's distilled LoRA is loaded (and always active)
+    fused_qkv: bool = False
 
     @property
     def pipelines(self) -> list[Any]:
@@ -159,10 +161,15 @@ def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
         ip_adapter = True
 
     loras = _load_style_loras(base, common)
+    if settings.enabled(settings.vae_model):  # before .to(device) and from_pipe: both use base.vae
+        base.register_modules(vae=_load_vae(settings.vae_model or "", dtype, common))
+    fast = settings.enabled(settings.fast_lora)
+    if fast:
+        loras[FAST_ADAPTER] = _load_fast_lora(base, settings, common)
     base.to(device)
     if device.type == "cuda":
         base.unet.to(memory_format=torch.channels_last)
-    loaded = LoadedPipelines(base=base, controlnet=None, device=device, dtype=dtype, ip_adapter=ip_adapter, loras=loras)
+    loaded = LoadedPipelines(base=base, controlnet=None, device=device, dtype=dtype, ip_adapter=ip_adapter, loras=loras, fast=fast)
 
     if settings.enabled(settings.controlnet_model):
         cn_ref = settings.controlnet_model or ""
@@ -188,13 +195,20 @@ def load_pipelines(settings: SdxlSettings) -> LoadedPipelines:
         base.enable_attention_slicing()
     if settings.vae_tiling:
         base.vae.enable_tiling()
+    if settings.fuse_qkv:
+        if ip_adapter:  # fusing swaps in FusedAttnProcessor2_0, which drops the IP-Adapter's image tokens
+            log.warning("sdxl.fuse_qkv left off: an IP-Adapter is loaded (fused attention would replace its processors)")
+        else:
+            base.fuse_qkv_projections()
+            loaded.fused_qkv = True
     if settings.torch_compile:
         base.unet.compile(fullgraph=False)  # in place: both pipelines share the module
     for pipe in loaded.pipelines:
         pipe.set_progress_bar_config(disable=True)
     log.info(
-        "SDXL loaded: %s on %s (%s), controlnet=%s, ip_adapter=%s, loras=%s",
+        "SDXL loaded: %s on %s (%s), controlnet=%s, ip_adapter=%s, loras=%s, vae=%s (force_upcast=%s), fused_qkv=%s",
         settings.model, device, dtype, loaded.controlnet is not None, ip_adapter, sorted(loras),
+        settings.vae_model or "base", base.vae.config.force_upcast, loaded.fused_qkv,
     )
     return loaded
 
@@ -251,3 +265,37 @@ def _load_style_loras(base: Any, common: dict[str, Any]) -> dict[str, float]:
         )
         loaded[name] = lora.scale
     return loaded
+
+
+FAST_ADAPTER = "fast"  # adapter name of the fast profile's step-distilled LoRA
+
+
+def _load_vae(ref: str, dtype: torch.dtype, common: dict[str, Any]) -> Any:
+    """A separate VAE (``sdxl.vae_model``), e.g. madebyollin/sdxl-vae-fp16-fix: its config says
+    force_upcast false, so the pipeline decodes in half precision instead of upcasting."""
+    from diffusers import AutoencoderKL
+
+    source = resolve_reference("sdxl.vae_model", ref)
+    vae = load_or_explain("VAE (sdxl.vae_model)", ref, lambda: AutoencoderKL.from_pretrained(source, dtype=dtype, **common))
+    if vae.config.force_upcast and dtype == torch.float16:
+        log.warning("sdxl.vae_model %r says force_upcast: the decode still runs in float32 (not an fp16-fix VAE)", ref)
+    return vae
+
+
+def _load_fast_lora(base: Any, settings: SdxlSettings, common: dict[str, Any]) -> float:
+    """The fast profile: a step-distilled LoRA (SDXL-Lightning, LCM-LoRA) as adapter FAST_ADAPTER,
+    and the sampler it was distilled for."""
+    from diffusers import EulerDiscreteScheduler, LCMScheduler
+
+    ref = settings.fast_lora or ""
+    source = resolve_reference("sdxl.fast_lora", ref)
+    kwargs = {"weight_name": settings.fast_lora_weight_name} if settings.fast_lora_weight_name else {}
+    load_or_explain(
+        "fast-profile LoRA (sdxl.fast_lora)", ref,
+        lambda: base.load_lora_weights(source, adapter_name=FAST_ADAPTER, **kwargs, **common),
+    )  # fmt: skip
+    if settings.fast_scheduler == "lcm":
+        base.scheduler = LCMScheduler.from_config(base.scheduler.config)
+    else:
+        base.scheduler = EulerDiscreteScheduler.from_config(base.scheduler.config, timestep_spacing="trailing")
+    return 1.0

@@ -14,7 +14,16 @@ Call it on the render thread (it may render), before rendering a request's scene
     works = attach_references(plan_scenes(request), refs)
 
 A scene with several characters carries one reference per character; the SDXL renderer gives
-each its own IP-Adapter image tokens (see ``render/sdxl.py``).
+each its own IP-Adapter image, masked to the character's region (see ``render/sdxl.py``).
+
+What conditions a scene is the reference *cropped to the character* (``crop_to_subject``: the
+portrait's plain background cut away) and, for a rendered portrait, *in the request's style*:
+the first portrait is rendered in the style of the request that first shows the character and
+also stored as that style's reference; a request in another style renders, once, the same
+portrait (same seed and description) in its style, conditioned on the first one through the
+IP-Adapter so that the character stays itself, and stores it at
+``characters/{projectId}/{characterId}/reference-{style}/1.png``. A provided ``referenceImage``
+is the user's choice of look: it is only cropped, never restyled.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from media_stream.domain.requests import Character
 from media_stream.domain.scenes import CharacterReference, SceneWork, derived_seed
 from media_stream.domain.styles import image_style
 from media_stream.render.base import ImageRenderer
+from media_stream.render.character_regions import crop_to_subject
 from media_stream.state.characters import CharacterIdentity, CharacterRegistry
 from media_stream.storage.base import ObjectStore
 from media_stream.storage.inputs import InputReader
@@ -47,6 +57,10 @@ def reference_key(project_id: str, character_id: str) -> str:
     return storage_key("characters", project_id, character_id, "reference", REFERENCE_VERSION, "png")
 
 
+def styled_reference_key(project_id: str, character_id: str, style: str) -> str:
+    return storage_key("characters", project_id, character_id, f"reference-{style}", REFERENCE_VERSION, "png")
+
+
 class CharacterReferences:
     def __init__(
         self,
@@ -60,6 +74,7 @@ class CharacterReferences:
         portrait_guidance: float | None = None,
         reference_scale: float = 0.6,
         cache_size: int = 64,
+        restyle: bool = True,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -68,6 +83,7 @@ class CharacterReferences:
         self.portrait_steps = portrait_steps
         self.portrait_guidance = portrait_guidance
         self.reference_scale = reference_scale
+        self.restyle = restyle
         self.portraits_rendered = 0
         self.inputs = InputReader(store)
         self._images: OrderedDict[str, bytes] = OrderedDict()
@@ -89,12 +105,22 @@ class CharacterReferences:
             references.append(
                 CharacterReference(
                     character_id=character.character_id,
-                    image=self._image(identity.reference_key),
+                    image=self._cropped(self._styled_key(identity, character, style)),
                     seed=identity.seed,
                     scale=self.reference_scale,
                 )
             )
         return tuple(references)
+
+    def _styled_key(self, identity: CharacterIdentity, character: Character, style: str) -> str:
+        """The key of the identity's reference in ``style``, rendering it once if it is missing."""
+        if identity.source != "rendered" or not self.restyle:
+            return identity.reference_key
+        key = styled_reference_key(identity.project_id, identity.character_id, style)
+        if not self.store.exists(key):
+            base = CharacterReference(identity.character_id, self._cropped(identity.reference_key), identity.seed, self.reference_scale)
+            self._render_portrait(identity.project_id, character, style, identity.seed, key, conditioned_on=base)
+        return key
 
     def identity(self, project_id: str, character: Character, style: str) -> CharacterIdentity:
         """The registered identity, or a new one (rendering and storing its portrait if needed)."""
@@ -112,6 +138,8 @@ class CharacterReferences:
             key, source = reference_key(project_id, character.character_id), "rendered"
             if not self.store.exists(key):  # stored before a crash, not yet registered: reuse it
                 self._render_portrait(project_id, character, style, seed, key)
+                if self.restyle:  # the first portrait is also this style's reference
+                    self._put(styled_reference_key(project_id, character.character_id, style), self._image(key), project_id, character, seed, "")
         identity = CharacterIdentity(
             project_id=project_id,
             character_id=character.character_id,
@@ -125,12 +153,16 @@ class CharacterReferences:
         log.info("character %s/%s fixed: %s reference %s", project_id, character.character_id, source, key)
         return identity
 
-    def _render_portrait(self, project_id: str, character: Character, style_name: str, seed: int, key: str) -> None:
+    def _render_portrait(
+        self, project_id: str, character: Character, style_name: str, seed: int, key: str,
+        conditioned_on: CharacterReference | None = None,
+    ) -> None:  # fmt: skip
         style = image_style(style_name)
         description = character.description or "a storybook character"
         width, height = self.portrait_size
+        suffix = f"-{style_name}" if conditioned_on is not None else ""
         work = SceneWork(
-            scene_id=f"reference-{character.character_id}",
+            scene_id=f"reference-{character.character_id}{suffix}",
             scene_index=0,
             prompt=style.apply(PORTRAIT_PROMPT.format(name=character.name, description=description)),
             negative_prompt=style.negative_prompt + ", several people, crowd, cropped",
@@ -140,16 +172,25 @@ class CharacterReferences:
             steps=self.portrait_steps or style.default_steps,
             guidance=self.portrait_guidance if self.portrait_guidance is not None else style.default_guidance,
             seed=seed,
+            references=(conditioned_on,) if conditioned_on is not None else (),
         )
         (image,) = self.renderer.render([work])
-        self.store.put(
-            key,
-            image.data,
-            image.content_type,
-            {"projectId": project_id, "characterId": character.character_id, "seed": str(seed), "model": image.model},
-        )
+        self._put(key, image.data, project_id, character, seed, image.model)
         self.portraits_rendered += 1
-        self._remember(key, image.data)
+
+    def _put(self, key: str, data: bytes, project_id: str, character: Character, seed: int, model: str) -> None:
+        metadata = {"projectId": project_id, "characterId": character.character_id, "seed": str(seed), "model": model}
+        self.store.put(key, data, "image/png", {k: v for k, v in metadata.items() if v})
+        self._remember(key, data)
+
+    def _cropped(self, key: str) -> bytes:
+        """The reference at ``key`` cropped to its subject (cached like the stored bytes)."""
+        cropped_key = f"{key}#cropped"
+        data = self._images.get(cropped_key)
+        if data is None:
+            data = crop_to_subject(self._image(key))
+            self._remember(cropped_key, data)
+        return data
 
     def _image(self, key: str) -> bytes:
         data = self._images.get(key)

@@ -1,5 +1,9 @@
 """Images as a medium: a request is a storyboard (a single image is a one-scene storyboard), a
-step is a scene; scenes of different projects with the same size and settings share a batch."""
+step is a scene; scenes of different projects with the same size and settings share a batch.
+
+With a renderer that defers its CPU work (``render_pending``, SDXL), ``render`` returns
+``Deferred`` results: encoding, scoring and storing run on the render thread's finishing
+worker while the next batch renders (``runtime/render_thread.py``)."""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from media_stream.runtime.character_references import (
 )
 from media_stream.runtime.lineage import replay_of, request_source
 from media_stream.runtime.medium import Plan
+from media_stream.runtime.render_thread import Deferred
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.runtime.scheduler import Job
 from media_stream.serde.encoding import EventEncoder
@@ -79,8 +84,15 @@ class ImageMedium:
             is_cancelled=lambda: all(is_cancelled(job) for job, _ in prepared),
         )
         rendered: list[Any]
+        defer = getattr(self.renderer, "defers_finishing", False)
+        works = [work for _, work in prepared]
         try:
-            rendered = list(self.renderer.render([work for _, work in prepared], hooks)) if prepared else []
+            if not prepared:
+                rendered = []
+            elif defer:
+                rendered = list(self.renderer.render_pending(works, hooks))
+            else:
+                rendered = list(self.renderer.render(works, hooks))
         except MediaStreamError as exc:
             rendered = [exc] * len(prepared)
         outcomes = iter(zip(prepared, rendered))
@@ -90,12 +102,17 @@ class ImageMedium:
             (job, work), image = next(outcomes)
             if isinstance(image, BaseException):
                 results[i] = image
-                continue
-            try:
-                results[i] = self._store(job.request, work, image, job)
-            except MediaStreamError as exc:
-                results[i] = exc
+            elif defer:
+                results[i] = Deferred(lambda job=job, work=work, pending=image: self._finish(job, work, pending.finish()))
+            else:
+                results[i] = self._finish(job, work, image)
         return [results[i] for i in range(len(jobs))]
+
+    def _finish(self, job: Job, work: SceneWork, image: Any) -> Any:
+        try:
+            return self._store(job.request, work, image, job)
+        except MediaStreamError as exc:
+            return exc
 
     def _with_references(self, job: Job) -> SceneWork:
         """The scene's work with its control image (read from our storage, within the caps) and
@@ -137,6 +154,7 @@ class ImageMedium:
             render_ms=image.render_ms,
             sha256=stored.sha256,
             consistency_score=getattr(image, "consistency", None),
+            character_scores=getattr(image, "character_scores", None),
             source_request=scene_reproduction(request, work.scene_index, work.seed),
             request_source=request_source(job.message) if job is not None else None,
             replay_of=replay_of(job.message) if job is not None else None,

@@ -8,6 +8,11 @@ get ``RenderDeadlineExceeded`` as their result, the stuck thread is left behind 
 returns, if it ever does, is discarded) and a fresh thread takes the batches that were waiting.
 ``gave_up(job)`` turns true for the jobs of such a batch, so a renderer that checks its cancel
 hook between steps (SDXL does) stops and frees the accelerator.
+
+Two stages: a render may return ``Deferred`` results (the GPU part done, the CPU part - PNG
+encoding, scoring, storing - still to do). The render thread then hands the batch to the
+finishing thread, which resolves them in order, and takes the next batch at once: the next
+batch renders while the last one is encoded and stored. The deadline covers the render only.
 """
 
 from __future__ import annotations
@@ -28,6 +33,27 @@ Batch = Sequence[Any]
 RenderFn = Callable[[Batch], list[Any]]
 
 
+class Deferred:
+    """A result still to finish: ``resolve()`` runs ``finish`` (on the finishing thread) and
+    returns what it returns, or the exception it raised, as the job's result."""
+
+    __slots__ = ("_finish",)
+
+    def __init__(self, finish: Callable[[], Any]) -> None:
+        self._finish = finish
+
+    def resolve(self) -> Any:
+        try:
+            return self._finish()
+        except BaseException as exc:  # noqa: BLE001 - the job's outcome, like a render error
+            log.exception("finishing a rendered step failed")
+            return exc
+
+
+def resolve_all(results: list[Any]) -> list[Any]:
+    return [r.resolve() if isinstance(r, Deferred) else r for r in results]
+
+
 class RenderThread:
     def __init__(self, render: RenderFn, depth: int = 2, deadline_s: float | None = None) -> None:
         self._render = render
@@ -41,6 +67,9 @@ class RenderThread:
         self._current: tuple[Batch, float] | None = None  # the batch rendering now, since when
         self._given_up: weakref.WeakSet[Any] = weakref.WeakSet()  # jobs of abandoned batches
         self._inbox: queue.Queue[Batch | None] = queue.Queue()
+        self._finishing: queue.Queue[tuple[int, Batch, list[Any]] | None] = queue.Queue()
+        self._finisher = threading.Thread(target=self._finish_loop, name="render-finish", daemon=True)
+        self._finisher.start()
         self._thread = self._start_thread()
 
     @property
@@ -76,6 +105,8 @@ class RenderThread:
     def stop(self) -> None:
         self._inbox.put(None)
         self._thread.join(timeout=600)
+        self._finishing.put(None)
+        self._finisher.join(timeout=600)
 
     def _overdue(self) -> list[tuple[Batch, list[Any]]]:
         if not self.deadline_s:
@@ -129,4 +160,18 @@ class RenderThread:
                 if generation != self._generation:
                     return  # given up at the deadline: its jobs already failed
                 self._current = None
-                self._outbox.put((batch, results))
+                if any(isinstance(r, Deferred) for r in results):
+                    self._finishing.put((generation, batch, results))
+                else:
+                    self._outbox.put((batch, results))
+
+    def _finish_loop(self) -> None:
+        while True:
+            item = self._finishing.get()
+            if item is None:
+                return
+            generation, batch, results = item
+            finished = resolve_all(results)
+            with self._lock:
+                if generation == self._generation:
+                    self._outbox.put((batch, finished))

@@ -7,7 +7,11 @@
   DPMSolverMultistep scheduler);
 - ``root/controlnet/``: an SDXL ``ControlNetModel`` made from the tiny UNet;
 - ``root/ip_adapter/``: ``image_encoder/`` (a tiny ``CLIPVisionModelWithProjection``) and
-  ``ip-adapter_tiny.safetensors`` holding ``image_proj.*`` and ``ip_adapter.{k}.to_k_ip/to_v_ip``.
+  ``ip-adapter_tiny.safetensors`` holding ``image_proj.*`` and ``ip_adapter.{k}.to_k_ip/to_v_ip``;
+- ``root/dinov2/``: a tiny ``Dinov2Model`` (the consistency scorer's default architecture);
+- ``root/fast_lora/``: a LoRA of the tiny UNet (``fast_lora.safetensors``, diffusers' layout), a
+  stand-in for a step-distilled LoRA (SDXL-Lightning, LCM-LoRA);
+- ``root/vae_fp16_fix/``: the tiny VAE with ``force_upcast`` false (the sdxl-vae-fp16-fix layout).
 
 Every weight is random but seeded, so two builds are identical. The VAE downsamples by 2 (not 8)
 and the ControlNet's conditioning embedding accordingly downsamples once.
@@ -33,7 +37,11 @@ class TinySdxlFolders:
     model: Path
     controlnet: Path
     ip_adapter: Path
+    dinov2: Path | None = None
+    fast_lora: Path | None = None
+    vae_fp16_fix: Path | None = None
     ip_weight_name: str = IP_WEIGHT_NAME
+    fast_lora_weight_name: str = "fast_lora.safetensors"
 
 
 def write_clip_vocabulary(folder: Path) -> Path:
@@ -195,9 +203,47 @@ def build_tiny_ip_adapter(folder: Path, unet) -> None:
     save_file(weights, str(folder / IP_WEIGHT_NAME))
 
 
+def build_tiny_dinov2(folder: Path) -> None:
+    import torch
+    from transformers import Dinov2Config, Dinov2Model
+
+    torch.manual_seed(6)
+    config = Dinov2Config(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, image_size=32, patch_size=4
+    )
+    Dinov2Model(config).save_pretrained(folder, safe_serialization=True)
+
+
+def build_tiny_lora(folder: Path, weight_name: str) -> None:
+    """A rank-4 LoRA on the tiny UNet's attention projections, with non-zero weights."""
+    import torch
+    from diffusers import StableDiffusionXLPipeline
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    unet = tiny_unet()
+    torch.manual_seed(7)
+    unet.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v", "to_out.0"], init_lora_weights=False))
+    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    StableDiffusionXLPipeline.save_lora_weights(str(folder), unet_lora_layers=layers, weight_name=weight_name, safe_serialization=True)
+
+
+def build_tiny_vae_fp16_fix(folder: Path) -> None:
+    vae = tiny_vae()
+    vae.register_to_config(force_upcast=False)
+    vae.save_pretrained(folder, safe_serialization=True)
+
+
 def build_sdxl_folders(root: Path) -> TinySdxlFolders:
     root.mkdir(parents=True, exist_ok=True)
-    folders = TinySdxlFolders(model=root / "sdxl", controlnet=root / "controlnet", ip_adapter=root / "ip_adapter")
+    folders = TinySdxlFolders(
+        model=root / "sdxl", controlnet=root / "controlnet", ip_adapter=root / "ip_adapter", dinov2=root / "dinov2",
+        fast_lora=root / "fast_lora", vae_fp16_fix=root / "vae_fp16_fix",
+    )
+    build_tiny_dinov2(folders.dinov2)
+    build_tiny_lora(folders.fast_lora, folders.fast_lora_weight_name)
+    build_tiny_vae_fp16_fix(folders.vae_fp16_fix)
     unet = build_tiny_sdxl(folders.model, root / "work")
     build_tiny_controlnet(folders.controlnet, unet)
     folders.ip_adapter.mkdir(parents=True, exist_ok=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastavro import schemaless_reader, schemaless_writer
 from typer.testing import CliRunner
 
 from media_stream.config import PROJECT_ROOT
@@ -216,10 +218,6 @@ def test_image_ready_prompt_omitted_is_a_compatible_addition() -> None:
     """ImageReady.promptOmitted (SDXL prompts cut past the CLIP windows): optional, null default.
     Rules and data both ways: new outcomes read with the released schema (the field is skipped),
     released outcomes read with the current one (the field reads as null)."""
-    import io
-
-    from fastavro import schemaless_reader, schemaless_writer
-
     from tests.unit.samples import SAMPLES
 
     current, released = SchemaStore.load(CURRENT).get("ImageReady"), SchemaStore.load(RELEASED).get("ImageReady")
@@ -239,3 +237,24 @@ def test_image_ready_prompt_omitted_is_a_compatible_addition() -> None:
     buffer = io.BytesIO()
     schemaless_writer(buffer, released.parsed, old)
     assert schemaless_reader(io.BytesIO(buffer.getvalue()), released.parsed, current.parsed)["promptOmitted"] is None
+
+
+@pytest.mark.parametrize("record", ["ImageReady", "AssetCataloged"])
+def test_per_character_scores_are_a_compatible_addition(record: str) -> None:
+    """characterScores (issue 16) is new in the current schemas: old readers skip it, new readers
+    default it to null on old data; both ways by the rules and by data."""
+    current, released = SchemaStore.load(CURRENT).get(record), SchemaStore.load(RELEASED).get(record)
+    assert "characterScores" in [f["name"] for f in current.parsed["fields"]]
+    assert "characterScores" not in [f["name"] for f in released.parsed["fields"]]
+    assert check_pair(released, current) == []
+    old_value = next(iter(__import__("media_stream.serde.compatibility", fromlist=["samples"]).samples(released.parsed, released.named_schemas, 1, 0)))
+    buffer = io.BytesIO()
+    schemaless_writer(buffer, released.parsed, old_value)
+    read = schemaless_reader(io.BytesIO(buffer.getvalue()), released.parsed, current.parsed)
+    assert read["characterScores"] is None  # old data, new reader: the default
+    new_value = {**read, "characterScores": {"lea": 0.91, "fox": 0.42}}
+    buffer = io.BytesIO()
+    schemaless_writer(buffer, current.parsed, new_value)
+    assert schemaless_reader(io.BytesIO(buffer.getvalue()), current.parsed, current.parsed)["characterScores"] == {"lea": 0.91, "fox": 0.42}
+    old_read = schemaless_reader(io.BytesIO(buffer.getvalue()), current.parsed, released.parsed)
+    assert "characterScores" not in old_read and old_read["jobId"] == new_value["jobId"]  # new data, old reader

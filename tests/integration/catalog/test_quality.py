@@ -31,10 +31,10 @@ UTC = timezone.utc
 NOW = datetime(2026, 3, 11, 12, 0, tzinfo=UTC)  # a Wednesday: this week began Monday 2026-03-09
 
 
-def ready(job: str, style: str, model: str, version: int, score: float | None) -> ImageReady:
+def ready(job: str, style: str, model: str, version: int, score: float | None, characters: dict[str, float] | None = None) -> ImageReady:
     source = StoryboardRequested(f"req-{job}", job, "proj-q", render_version=version, scenes=(Scene("s0", "a fox"),), style_config=StyleConfig(style=style, seed=7))
     return ImageReady(job, "proj-q", f"req-{job}", version, scene_id="s0", url="file:///x", storage_key=f"images/proj-q/{job}/s0/{version}.png",
-                      width=64, height=64, seed=7, prompt="a fox", model=model, sha256="0" * 64, consistency_score=score, source_request=source)  # fmt: skip
+                      width=64, height=64, seed=7, prompt="a fox", model=model, sha256="0" * 64, consistency_score=score, character_scores=characters, source_request=source)  # fmt: skip
 
 
 def line(lines: list[QualityLine], dimension: str, value: str, window: str) -> tuple[int, float | None, float | None]:
@@ -48,8 +48,8 @@ def test_ratings_across_window_boundaries_consistency_and_rest(catalog_env: Cata
     producer = EventProducer(env.settings, env.bootstrap)
     outcomes = [
         ready("job-a", "watercolor", "preview/embedded-v1", 1, 0.95),
-        ready("job-b", "watercolor", "sdxl:base-1.0", 1, 0.85),
-        ready("job-c", "noir", "sdxl:base-1.0", 2, 0.50),
+        ready("job-b", "watercolor", "sdxl:base-1.0", 1, 0.85, {"lea": 0.95, "fox": 0.75}),
+        ready("job-c", "noir", "sdxl:base-1.0", 2, 0.50, {"lea": 0.50}),
     ]
     for outcome in outcomes:
         producer.send(encoder.message(env.image.image_ready, "proj-q", outcome, "00-" + "1" * 32 + "-" + "2" * 16 + "-01"))
@@ -89,6 +89,10 @@ def test_ratings_across_window_boundaries_consistency_and_rest(catalog_env: Cata
     assert (rollup[("all", "all")].scored, rollup[("all", "all")].passed) == (3, 2) and not rollup[("all", "all")].meets_target
     assert rollup[("style", "watercolor")].share_passed == 1.0 and rollup[("style", "watercolor")].meets_target
     assert rollup[("model", "sdxl:base-1.0")].passed == 1 and rollup[("project", "proj-q")].scored == 3
+    # per character, each on its own region's score, through the outcome topic, the fold and the view
+    lea, fox = rollup[("character", "proj-q/lea")], rollup[("character", "proj-q/fox")]
+    assert (lea.scored, lea.passed, fox.scored, fox.passed) == (2, 1, 1, 0)
+    assert client.catalog.view.asset("proj-q", "job-b:s0:v1").character_scores == {"lea": 0.95, "fox": 0.75}
 
     # -- the same through the REST gateway -----------------------------------------------------
     env.settings.gateway.tokens = [

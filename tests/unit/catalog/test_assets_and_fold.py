@@ -64,8 +64,10 @@ def test_one_scene_reproduction_plans_to_the_same_work() -> None:
 def test_fold_of_an_image_and_of_audio() -> None:
     source = StoryboardRequested("req", "job", "proj", render_version=3, scenes=(Scene("s1", "fox"),), style_config=StyleConfig(style="noir", seed=9))
     image = ImageReady("job", "proj", "req", 3, scene_id="s1", scene_index=4, storage_key="images/proj/job/s1/3.png", seed=9, prompt="fox, noir",
-                       model="sdxl:base", sha256="ab", consistency_score=0.9, source_request=source, request_source="t/0/5", replay_of="t/0/1")  # fmt: skip
+                       model="sdxl:base", sha256="ab", consistency_score=0.9, character_scores={"fox": 0.85, "lea": 0.95},
+                       source_request=source, request_source="t/0/5", replay_of="t/0/1")  # fmt: skip
     entry = catalog_entry(image)
+    assert entry.character_scores == {"fox": 0.85, "lea": 0.95}
     assert entry_key(entry) == "proj/job:s1:v3" and entry.kind == "image" and entry.style == "noir" and entry.backend == "sdxl"
     assert (entry.seed, entry.scene_index, entry.consistency_score, entry.replay_of, entry.request) == (9, 4, 0.9, "t/0/1", source)
     assert catalog_entry(image, entry.cataloged_at) == entry  # a pure function of the outcome

@@ -91,3 +91,19 @@ def test_consistency_rollup_against_the_threshold_and_target() -> None:
     assert rollup[("style", "noir")].share_passed == 0.0
     assert rollup[("model", "sdxl")].mean_score == pytest.approx((0.91 + 0.85 + 0.80 + 0.95 + 0.5) / 5)
     assert consistency_rollup([], 0.8) == []
+
+
+def test_consistency_rolls_up_per_character_on_its_own_region_score() -> None:
+    facts = [
+        ConsistencyFact("p1", "watercolor", "sdxl", 0.85, (("fox", 0.95), ("lea", 0.75))),
+        ConsistencyFact("p1", "watercolor", "sdxl", 0.9, (("lea", 0.9),)),
+        ConsistencyFact("p2", "noir", "sdxl", 0.7, (("lea", 0.7),)),  # another project's Léa is another character
+    ]
+    rollup = {(c.dimension, c.value): c for c in consistency_rollup(facts, 0.8)}
+    lea = rollup[("character", "p1/lea")]
+    assert (lea.scored, lea.passed, lea.share_passed) == (2, 1, 0.5)  # 0.75 fails, 0.9 passes
+    assert lea.mean_score == pytest.approx((0.75 + 0.9) / 2)
+    assert (rollup[("character", "p1/fox")].scored, rollup[("character", "p1/fox")].passed) == (1, 1)
+    assert rollup[("character", "p2/lea")].passed == 0
+    assert rollup[("project", "p1")].scored == 2  # images, as before
+    assert [c.dimension for c in consistency_rollup(facts, 0.8)][-3:] == ["character"] * 3

@@ -26,7 +26,7 @@ def sdxl_settings(tiny_sdxl) -> SdxlSettings:
         ip_adapter_model=str(tiny_sdxl.ip_adapter),
         ip_adapter_subfolder="",
         ip_adapter_weight_name=tiny_sdxl.ip_weight_name,
-        consistency_model=str(tiny_sdxl.ip_adapter / "image_encoder"),
+        consistency_model=str(tiny_sdxl.dinov2),
         device="cpu",
     )
 

@@ -9,6 +9,7 @@ import pytest
 from media_stream.domain.errors import PermanentError
 from media_stream.domain.requests import Character, Scene, StoryboardRequested, StyleConfig
 from media_stream.domain.scenes import plan_scenes
+from media_stream.render.character_regions import crop_to_subject
 from media_stream.runtime.character_references import CharacterReferences, attach_references, reference_key
 from media_stream.state.characters import InMemoryCharacterRegistry
 from media_stream.storage.filesystem import FilesystemStore
@@ -24,12 +25,14 @@ class CountingRenderer:
         self.name = inner.name
         self.max_batch_size = inner.max_batch_size
         self.rendered: list[str] = []
+        self.works = []
 
     def load(self) -> None:
         self.inner.load()
 
     def render(self, batch, hooks=None):
         self.rendered += [w.scene_id for w in batch]
+        self.works += list(batch)
         return self.inner.render(batch, hooks)
 
 
@@ -53,17 +56,27 @@ def test_first_appearance_renders_a_portrait_then_every_call_reuses_it(sdxl, tmp
     assert store.exists(reference_key("p1", "lea")) and reference_key("p1", "lea") == "characters/p1/lea/reference/1.png"
     identity = registry.get("p1", "lea")
     assert identity.reference_key == reference_key("p1", "lea") and identity.source == "rendered"
+    identity_fox = registry.get("p1", "fox")
 
-    again = refs.ensure("p1", [FOX], "anime", True)  # a later request, another style: same fox
-    assert renderer.rendered == ["reference-lea", "reference-fox"]
-    assert again[0].image == first[1].image and again[0].seed == first[1].seed
+    again = refs.ensure("p1", [FOX], "anime", True)  # a later request, another style: the same fox, in anime
+    assert renderer.rendered == ["reference-lea", "reference-fox", "reference-fox-anime"]
+    assert again[0].image != first[1].image and again[0].seed == first[1].seed
+    assert registry.get("p1", "fox") == identity_fox  # the identity is unchanged
+    assert store.exists("characters/p1/fox/reference-anime/1.png")
+    restyled = renderer.works[-1]
+    assert "anime" in restyled.prompt or restyled.style == "anime"
+    assert [r.image for r in restyled.references] == [first[1].image]  # conditioned on the first portrait
+    # what conditions scenes is the portrait cropped to the character
+    assert first[0].image == crop_to_subject(store.get(reference_key("p1", "lea")))
+    assert refs.ensure("p1", [FOX], "anime", True) == again  # rendered once per style
+    assert len(renderer.rendered) == 3
 
     restarted = references(registry, store, renderer)  # an agent restart: new object, same state
     assert restarted.ensure("p1", [LEA], "watercolor", True)[0].image == first[0].image
-    assert restarted.portraits_rendered == 0 and len(renderer.rendered) == 2
+    assert restarted.portraits_rendered == 0 and len(renderer.rendered) == 3
 
     other_project = refs.ensure("p2", [LEA], "watercolor", True)
-    assert len(renderer.rendered) == 3 and registry.get("p2", "lea").reference_key.startswith("characters/p2/")
+    assert len(renderer.rendered) == 4 and registry.get("p2", "lea").reference_key.startswith("characters/p2/")
     assert other_project[0].seed != first[0].seed
 
 

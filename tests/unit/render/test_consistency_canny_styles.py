@@ -28,9 +28,9 @@ def test_cosine_and_report():
 
 
 def test_clip_consistency_on_a_tiny_vision_model(tiny_sdxl):
-    from media_stream.render.consistency import ClipImageEmbedder
+    from media_stream.render.consistency import ImageEncoderEmbedder
 
-    embedder = ClipImageEmbedder(str(tiny_sdxl.ip_adapter / "image_encoder"))
+    embedder = ImageEncoderEmbedder(str(tiny_sdxl.ip_adapter / "image_encoder"))
     red, blue = png(colour=(220, 20, 20)), png(colour=(20, 20, 220), draw=lambda d: d.ellipse([8, 8, 40, 40], fill=(255, 255, 0)))
     assert scene_score(embedder, red, [red]) == pytest.approx(1.0, abs=1e-5)
     assert scene_score(embedder, red, [blue]) < 0.9999
@@ -142,3 +142,26 @@ def test_importing_the_registry_and_cli_does_not_import_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_calibration_picks_the_threshold_that_separates_the_labels(tiny_sdxl, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from media_stream.bench.cli import bench_app
+    from media_stream.render.consistency_calibration import best_threshold
+
+    calibration = best_threshold([0.9, 0.85, 0.7, 0.6, 0.65], [True, True, True, False, False])
+    assert (calibration.threshold, calibration.true_positive_rate, calibration.false_positive_rate) == (0.7, 1.0, 0.0)
+    assert best_threshold([0.9, 0.8], [True, True]).threshold is None  # one label only: nothing to separate
+    red, blue = png(colour=(220, 20, 20)), png(colour=(20, 20, 220))
+    for name, data in (("red.png", red), ("blue.png", blue)):
+        (tmp_path / name).write_bytes(data)
+    pairs = [("red.png", "red.png", True), ("blue.png", "blue.png", True), ("red.png", "blue.png", False)]
+    (tmp_path / "labels.jsonl").write_text("\n".join(json.dumps({"scene": s, "reference": r, "same": y}) for s, r, y in pairs))
+    result = CliRunner().invoke(bench_app, ["calibrate-consistency", str(tmp_path / "labels.jsonl"), "--model", str(tiny_sdxl.dinov2)])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if '"threshold"' in line)  # after any progress bar
+    out = json.loads(line[line.index("{") :])
+    assert out["positives"] == 2 and out["negatives"] == 1 and out["truePositiveRate"] == 1.0 and out["falsePositiveRate"] == 0.0
