@@ -32,16 +32,12 @@ def coqui(tiny_vits):
 def synthesizer_reference(folder, work, speaker):
     """The library's own call, in a Synthesizer of its own: same text chunks, speaker, seed."""
     import torch
-    from TTS.utils.synthesizer import PAD_SILENCE_SAMPLES, Synthesizer
+    from TTS.utils.synthesizer import Synthesizer
 
     synth = Synthesizer(tts_checkpoint=folder / "model_file.pth", tts_config_path=folder / "config.json", use_cuda=False)
     rate = int(synth.output_sample_rate)
     torch.manual_seed(derived_seed(work.project_id, work.request_id) % 2**32)
-    # less the PAD_SILENCE_SAMPLES of silence Synthesizer.tts appends to each sentence
-    pieces = [
-        trim_silence(np.asarray(synth.tts(text=c.text, speaker_name=speaker, split_sentences=False), dtype=np.float32)[:-PAD_SILENCE_SAMPLES], rate)
-        for c in work.chunks
-    ]
+    pieces = [trim_silence(np.asarray(synth.tts(text=c.text, speaker_name=speaker, split_sentences=False), dtype=np.float32), rate) for c in work.chunks]
     return join_with_pauses(pieces, [c.pause_after_s for c in work.chunks], rate)
 
 
