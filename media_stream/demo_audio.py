@@ -90,8 +90,11 @@ def _follow_audio(subscriber: OutcomeSubscriber, waiting: dict, audio_worker, co
             extra = f"  notApplied={','.join(event.not_applied)}" if event.not_applied else ""
             console.print(
                 f"  AudioReady  {event.kind:9} {label:9} {event.duration_seconds:6.2f} s  {what}  "
-                f"{event.url.removeprefix('file://')}  ({event.model}){extra}"
+                f"{event.url.removeprefix('file://')}  ({event.model}){extra}",
+                highlight=False,
             )
+            for parameter, note in event.parameter_notes.items():  # why, or how it was approximated
+                console.print(f"      {parameter}: {note}", highlight=False)
         elif isinstance(event, JobFailed):
             console.print(f"[red]JobFailed:[/red] {event.job_id}: {event.reason}")
             ok = False

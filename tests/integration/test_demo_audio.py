@@ -14,7 +14,7 @@ import pytest
 import soundfile
 from rich.console import Console
 
-from media_stream.config import Settings
+from media_stream.config import PROJECT_ROOT, Settings
 from media_stream import demo
 from media_stream.demo import run_demo
 
@@ -25,14 +25,25 @@ LINE = re.compile(r"AudioReady\s+(narration|music)\s+(\S+)\s+([\d.]+) s\s+(voice
 
 
 @pytest.fixture(scope="module")
+def topics_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """topics.yaml with this session's topic names: a shared broker's media.* topics hold other
+    builds' events (schemas this build may not know), which the demo is not there to read."""
+    path = tmp_path_factory.mktemp("demo-topics") / "topics.yaml"
+    path.write_text((PROJECT_ROOT / "topics.yaml").read_text().replace("name: media.", f"name: {PROJECT}.media."))
+    return path
+
+
+@pytest.fixture(scope="module")
 def storage_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # one store for both runs, as for a user running the demo twice: the demo's characters are
     # registered (compacted topic) with reference images in this store
     return tmp_path_factory.mktemp("demo") / "storage"
 
 
-def _run(storage_root: Path, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch, audio: bool) -> tuple[int, str]:
-    monkeypatch.setenv("MEDIA_STREAM_STORAGE__ROOT", str(storage_root))  # the agents read it too
+def _run(storage_root: Path, topics_file: Path, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch, audio: bool) -> tuple[int, str]:
+    monkeypatch.setenv("MEDIA_STREAM_STORAGE__ROOT", str(storage_root))  # the agents read these too
+    monkeypatch.setenv("MEDIA_STREAM_TOPICS_FILE", str(topics_file))
+    monkeypatch.setenv("MEDIA_STREAM_WORKER__GROUP_ID", f"{PROJECT}-image-agents")
     monkeypatch.setenv("MEDIA_STREAM_KAFKA__BOOTSTRAP_SERVERS", kafka_bootstrap)
     monkeypatch.setenv("MEDIA_STREAM_TOPICS_PROFILE", "local")
     # a project of this session: the characters it registers (a compacted topic, kept by a shared
@@ -44,8 +55,8 @@ def _run(storage_root: Path, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPat
     return code, out.getvalue()
 
 
-def test_demo_narrates_and_scores_the_storyboard(storage_root, kafka_bootstrap, monkeypatch):
-    code, output = _run(storage_root, kafka_bootstrap, monkeypatch, audio=True)
+def test_demo_narrates_and_scores_the_storyboard(storage_root, topics_file, kafka_bootstrap, monkeypatch):
+    code, output = _run(storage_root, topics_file, kafka_bootstrap, monkeypatch, audio=True)
     assert code == 0, output
     assert "BatchCompleted: 2 images, 0 failures" in output
     assert output.index("BatchCompleted") < output.index("AudioReady")  # images, then audio
@@ -62,8 +73,8 @@ def test_demo_narrates_and_scores_the_storyboard(storage_root, kafka_bootstrap, 
     assert "Audio: 3 files" in output
 
 
-def test_no_audio_is_images_only(storage_root, kafka_bootstrap, monkeypatch):
-    code, output = _run(storage_root, kafka_bootstrap, monkeypatch, audio=False)
+def test_no_audio_is_images_only(storage_root, topics_file, kafka_bootstrap, monkeypatch):
+    code, output = _run(storage_root, topics_file, kafka_bootstrap, monkeypatch, audio=False)
     assert code == 0, output
     assert "BatchCompleted: 2 images" in output
     assert "AudioReady" not in output and "audio worker" not in output

@@ -29,12 +29,18 @@ def coqui(tiny_vits):
     return renderer
 
 
-def synthesizer_reference(folder, work, speaker):
-    """The library's own call, in a Synthesizer of its own: same text chunks, speaker, seed."""
-    import torch
+@pytest.fixture(scope="module")
+def library_vits(tiny_vits):
+    """The library's own Synthesizer, loaded apart from ours."""
     from TTS.utils.synthesizer import Synthesizer
 
-    synth = Synthesizer(tts_checkpoint=folder / "model_file.pth", tts_config_path=folder / "config.json", use_cuda=False)
+    return Synthesizer(tts_checkpoint=tiny_vits / "model_file.pth", tts_config_path=tiny_vits / "config.json", use_cuda=False)
+
+
+def synthesizer_reference(synth, work, speaker):
+    """The library's own call: same text chunks, speaker, seed."""
+    import torch
+
     rate = int(synth.output_sample_rate)
     torch.manual_seed(derived_seed(work.project_id, work.request_id) % 2**32)
     pieces = [trim_silence(np.asarray(synth.tts(text=c.text, speaker_name=speaker, split_sentences=False), dtype=np.float32), rate) for c in work.chunks]
@@ -42,21 +48,21 @@ def synthesizer_reference(folder, work, speaker):
 
 
 @pytest.mark.parametrize("voice,speaker", [("en-US-Guy", "p226"), ("en-US-Jenny", "p225")])
-def test_vits_output_is_synthesizer_tts(coqui, tiny_vits, voice, speaker):
+def test_vits_output_is_synthesizer_tts(coqui, library_vits, voice, speaker):
     work = plan_narration(NarrationRequested("req-f", "job-f", "proj-f", text=TEXT, voice=voice), max_chunk_chars=40)
     assert len(work.chunks) >= 2  # several chunks: the seed is drawn once, as the library's loop does
     (ours,) = coqui.synthesize([work])
-    reference = synthesizer_reference(tiny_vits, work, speaker)
+    reference = synthesizer_reference(library_vits, work, speaker)
     assert ours.not_applied == ()
     assert ours.samples.shape == reference.shape
     np.testing.assert_allclose(ours.samples, reference, atol=1e-6)
 
 
-def test_vits_fidelity_tells_speakers_apart(coqui, tiny_vits):
+def test_vits_fidelity_tells_speakers_apart(coqui, library_vits):
     """The comparison can fail: the other speaker's reference is not our output."""
     work = plan_narration(NarrationRequested("req-f", "job-f", "proj-f", text=TEXT, voice="en-US-Guy"), max_chunk_chars=40)
     (ours,) = coqui.synthesize([work])
-    other = synthesizer_reference(tiny_vits, work, "p225")
+    other = synthesizer_reference(library_vits, work, "p225")
     assert ours.samples.shape != other.shape or not np.allclose(ours.samples, other, atol=1e-4)
 
 
@@ -67,13 +73,19 @@ def musicgen(tiny_musicgen):
     return renderer
 
 
-def generate_reference(folder, work, seconds):
-    """transformers' own call on a model of its own: prompt, guidance, sampling and seed."""
-    import torch
+@pytest.fixture(scope="module")
+def library_musicgen(tiny_musicgen):
+    """transformers' own processor and model, loaded apart from ours."""
     from transformers import AutoProcessor, MusicgenForConditionalGeneration
 
-    processor = AutoProcessor.from_pretrained(folder)
-    model = MusicgenForConditionalGeneration.from_pretrained(folder).eval()
+    return AutoProcessor.from_pretrained(tiny_musicgen), MusicgenForConditionalGeneration.from_pretrained(tiny_musicgen).eval()
+
+
+def generate_reference(library, work, seconds):
+    """transformers' own call: prompt, guidance, sampling and seed."""
+    import torch
+
+    processor, model = library
     frames = int(np.ceil(seconds * model.config.audio_encoder.frame_rate))
     torch.manual_seed(work.seed % 2**32)
     with torch.inference_mode():
@@ -88,19 +100,19 @@ def generate_reference(folder, work, seconds):
 
 
 @pytest.mark.parametrize("style,intensity", [("happy", 0.5), ("dramatic", 0.9)])
-def test_musicgen_output_is_generate(musicgen, tiny_musicgen, style, intensity):
+def test_musicgen_output_is_generate(musicgen, library_musicgen, style, intensity):
     work = plan_music(MusicRequested("req-m", "job-m", "proj-m", duration_seconds=1.2, style=style, intensity=intensity))
     ours = musicgen.compose(work)
     assert len(musicgen.last_windows) == 1  # one generation: what the library call makes
-    reference = generate_reference(tiny_musicgen, work, 1.2)
+    reference = generate_reference(library_musicgen, work, 1.2)
     assert ours.samples.shape == reference.shape
     np.testing.assert_allclose(ours.samples, reference, atol=1e-5)
 
 
-def test_musicgen_fidelity_sees_a_different_guidance(musicgen, tiny_musicgen):
+def test_musicgen_fidelity_sees_a_different_guidance(musicgen, library_musicgen):
     import dataclasses
 
     work = plan_music(MusicRequested("req-m", "job-m", "proj-m", duration_seconds=1.2, style="happy"))
     ours = musicgen.compose(work)
-    other = generate_reference(tiny_musicgen, dataclasses.replace(work, guidance_scale=work.guidance_scale + 2.0), 1.2)
+    other = generate_reference(library_musicgen, dataclasses.replace(work, guidance_scale=work.guidance_scale + 2.0), 1.2)
     assert not np.allclose(ours.samples, other, atol=1e-4)

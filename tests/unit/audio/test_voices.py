@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -15,6 +16,7 @@ from media_stream.domain.audio_work import plan_narration
 from media_stream.domain.requests import NarrationRequested
 from media_stream.domain.voices import VOICE_CATALOG, XTTS_V2, catalog_listing, catalog_renditions, renditions
 from media_stream.render.audio_registry import finish_audio, speech_renderer
+from tests.unit.audio.conftest import median_f0
 
 TEXT = "Bonjour Léa. Le renard la regarde."
 
@@ -120,3 +122,24 @@ def test_espeak_says_when_its_pitch_needed_the_phase_vocoder(espeak):
     (beyond,) = espeak.synthesize([plan_narration(NarrationRequested("r", "j", "p", text=TEXT, voice="fr-FR-Denise", pitch=2.0))])
     assert "pitch" not in native.notes
     assert "phase-vocoder" in beyond.notes["pitch"]
+
+
+SAY = {"fr": "Bonjour, je vais vous raconter une histoire.", "en": "Hello, let me tell you a story.",
+       "de": "Hallo, ich erzähle euch eine Geschichte.", "es": "Hola, os voy a contar una historia."}
+
+
+def test_every_voice_speaks_on_espeak_as_its_own_voice_and_gender(espeak):
+    spoken = {}
+    for voice in VOICE_CATALOG.values():
+        (audio,) = espeak.synthesize([plan_narration(NarrationRequested("r", "j", "p", text=SAY[voice.language_code], voice=voice.voice_id))])
+        assert audio.not_applied == () and audio.samples.size > audio.sample_rate // 2, voice.voice_id
+        spoken[voice.voice_id] = (voice, audio.samples, median_f0(audio.samples, audio.sample_rate))
+    ids = list(spoken)
+    for i, a in enumerate(ids):  # no two voices render the same samples
+        for b in ids[i + 1:]:
+            sa, sb = spoken[a][1], spoken[b][1]
+            assert sa.shape != sb.shape or not np.allclose(sa, sb, atol=1e-3), (a, b)
+    for language in SAY:  # within a language, every male voice is lower than every female one
+        female = [f0 for v, _, f0 in spoken.values() if v.language_code == language and v.gender == "female"]
+        male = [f0 for v, _, f0 in spoken.values() if v.language_code == language and v.gender == "male"]
+        assert female and male and max(male) < min(female), (language, female, male)

@@ -120,3 +120,30 @@ def test_the_clip_is_read_within_the_input_cap(coqui):
 def test_an_unreadable_clip_is_a_validation_error(coqui, tiny_xtts):
     with pytest.raises(ValidationError, match="readable audio"):
         coqui._models[str(tiny_xtts)].voices.clip(b"RIFF not really a wave file")
+
+
+def test_studio_speaker_output_is_synthesizer_tts(coqui, tiny_xtts):
+    """Fidelity: our XTTS chunks equal the library's own call (Synthesizer.tts with the studio
+    speaker, same seed), with only our trim and join applied. The library's XTTS needs the
+    same transformers cache hand-over to run at all (render/xtts.py)."""
+    import torch
+    from TTS.utils.synthesizer import PAD_SILENCE_SAMPLES, Synthesizer
+
+    from media_stream.domain.scenes import derived_seed
+    from media_stream.render.audio_dsp import join_with_pauses, trim_silence
+    from media_stream.render.xtts import accept_transformers_cache
+
+    work = plan_narration(NarrationRequested("req-x", "job-x", "proj-x", text="Bonjour Léa. Le renard sourit.", voice="fr-FR-Henri"), 40)
+    (ours,) = coqui.synthesize([work])
+    synth = Synthesizer(tts_checkpoint=tiny_xtts, tts_config_path=tiny_xtts / "config.json", use_cuda=False)
+    accept_transformers_cache(synth.tts_model)
+    torch.manual_seed(derived_seed(work.project_id, work.request_id) % 2**32)
+    # Synthesizer.tts appends PAD_SILENCE_SAMPLES of silence after each sentence: take it off
+    # before our trim (whose 30 ms margin would otherwise reach into it where speech runs to the end)
+    pieces = [
+        trim_silence(np.asarray(synth.tts(text=c.text, speaker_name="Damien Black", language_name="fr", split_sentences=False), dtype=np.float32)[:-PAD_SILENCE_SAMPLES], 24000)
+        for c in work.chunks
+    ]
+    reference = join_with_pauses(pieces, [c.pause_after_s for c in work.chunks], 24000)
+    assert ours.samples.shape == reference.shape
+    np.testing.assert_allclose(ours.samples, reference, atol=1e-5)
