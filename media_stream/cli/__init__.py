@@ -13,7 +13,7 @@ from rich.table import Table
 from media_stream.bench.cli import bench_app
 from media_stream.catalog import cli as catalog_cli
 from media_stream.catalog.cli import catalog_app
-from media_stream.client.cli import publish_app, reset_group, watch
+from media_stream.cli.client_commands import publish_app, reset_group, watch
 from media_stream.config import get_settings
 from media_stream.dev.cli import dev_app
 from media_stream.domain.errors import MediaStreamError
@@ -307,6 +307,3 @@ def rerender(
         except TimeoutError as exc:
             raise _fail(exc, 1) from exc
 
-
-if __name__ == "__main__":
-    main()
