@@ -17,7 +17,7 @@ from media_stream.config import Settings
 from media_stream.domain.outcomes import AudioReady, JobFailed
 from media_stream.domain.requests import MusicRequested, NarrationRequested, StoryboardRequested
 from media_stream.runtime.routes import AgentRoutes
-from media_stream.topics.spec import load_topics
+from media_stream.topics.spec import TopicResolver
 
 # One line per STORY scene of demo.py, in its order (French: the default voice is fr-FR-Denise).
 NARRATION = (
@@ -60,7 +60,7 @@ def audio_requests(storyboard: StoryboardRequested, voice: str = VOICE) -> list[
 
 def narrate_and_score(settings: Settings, bootstrap: str, storyboard: StoryboardRequested, audio_worker, console: Console) -> int:  # noqa: ANN001 - a Popen
     """Publish the narrations and the music, print each AudioReady; 0 when all arrived."""
-    routes = AgentRoutes.from_topics(load_topics(settings.topics_file), medium="audio")
+    routes = AgentRoutes.from_topics(TopicResolver.load(settings.topics_file), medium="audio")
     subscriber = OutcomeSubscriber(settings, [routes.audio_ready, routes.job_failed], bootstrap)
     try:
         requests = audio_requests(storyboard)

@@ -1,5 +1,5 @@
 """Catalog commands of `media-stream` (mounted from media_stream.cli): `catalog run`, `assets`,
-`rate`, `quality`, `forget-project` (`rerender` is a job command: media_stream/cli.py).
+`rate`, `quality`, `forget-project` (`rerender` is a job command: media_stream/cli/jobs.py).
 
 Exit codes: 0 ok; 1 nothing found (an unknown asset); 2 bad input (one line naming the field),
 missing configuration, or no broker.
@@ -16,17 +16,10 @@ from rich.table import Table
 
 from media_stream.config import get_settings
 from media_stream.domain.errors import MediaStreamError
-from media_stream.terminal import error_line, make_console, shorten, styled
+from media_stream.terminal import Bootstrap, console, exits_on_errors, shorten, styled
 
-console = make_console(soft_wrap=True)
 catalog_app = typer.Typer(help="The asset catalog processor.", no_args_is_help=True)
-BOOTSTRAP_HELP = "Kafka bootstrap servers (default: configured or local dev broker)."
 ASSET_ID_COLUMNS = 40  # longer asset ids fold in the assets table (80 columns); --json has every value whole
-
-
-def _fail(exc: Exception, code: int = 2) -> typer.Exit:
-    console.print(error_line(exc))
-    return typer.Exit(code)
 
 
 def _client(bootstrap: Optional[str]) -> Any:
@@ -44,7 +37,8 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 
 @catalog_app.command("run")
-def run(bootstrap: Optional[str] = typer.Option(None, help=BOOTSTRAP_HELP), log_level: str = typer.Option("INFO")) -> None:
+@exits_on_errors
+def run(bootstrap: Bootstrap = None, log_level: str = typer.Option("INFO")) -> None:
     """Fold every ImageReady and AudioReady into the assets topic (exactly once) until SIGTERM."""
     from media_stream.catalog.processor import CatalogProcessor
     from media_stream.catalog.topics import CatalogTopics
@@ -52,17 +46,14 @@ def run(bootstrap: Optional[str] = typer.Option(None, help=BOOTSTRAP_HELP), log_
 
     settings = get_settings()
     configure_logging(settings.observability.log_format, log_level)
-    try:
-        processor = CatalogProcessor(settings, CatalogTopics.resolve(settings), bootstrap)
-    except MediaStreamError as exc:
-        raise _fail(exc) from exc
+    processor = CatalogProcessor(settings, CatalogTopics.resolve(settings), bootstrap)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: processor.stopping.set())
     try:
         server = _health_server(settings, processor)
-    except MediaStreamError as exc:  # the port is taken: say so (naming the setting), leave the group cleanly
+    except MediaStreamError:  # the port is taken: say so (naming the setting), leave the group cleanly
         processor.close()
-        raise _fail(exc) from exc
+        raise
     try:
         processor.run()
     finally:
@@ -81,11 +72,12 @@ def _health_server(settings: Any, processor: Any) -> Any:
     return HealthServer(processor.health, processor.metrics.registry, obs.host, port).start() if port else None
 
 
+@exits_on_errors
 def assets(
     project: str = typer.Argument(..., help="The project."),
     version: Optional[int] = typer.Option(None, "--version", help="Only this render version."),
     as_json: bool = typer.Option(False, "--json", help="One JSON array of catalog entries (camelCase, the Avro fields)."),
-    bootstrap: Optional[str] = typer.Option(None, help=BOOTSTRAP_HELP),
+    bootstrap: Bootstrap = None,
 ) -> None:
     """A project's assets with their lineage (latest entry per asset and render version)."""
     from media_stream.domain.records import to_record
@@ -94,8 +86,6 @@ def assets(
     client = _client(bootstrap)
     try:
         found = client.assets(project, version)
-    except MediaStreamError as exc:
-        raise _fail(exc) from exc
     finally:
         client.close()
     if as_json:
@@ -122,29 +112,29 @@ def assets(
     console.print(f"{len(found)} asset(s)")
 
 
+@exits_on_errors
 def rate(
     project: str = typer.Argument(..., help="The project."),
     asset: str = typer.Argument(..., help="The asset id (jobId:part:vN, as `media-stream assets` lists it)."),
     rating: int = typer.Argument(..., help="1..5."),
     rater: str = typer.Option(..., "--rater", help="Who rates; stored as a keyed hash."),
     comment: Optional[str] = typer.Option(None, help="Optional comment."),
-    bootstrap: Optional[str] = typer.Option(None, help=BOOTSTRAP_HELP),
+    bootstrap: Bootstrap = None,
 ) -> None:
     """Rate an asset 1..5 (an AssetRated on the ratings topic)."""
     client = _client(bootstrap)
     try:
         event = client.rate(project, asset, rating, rater, comment)
-    except MediaStreamError as exc:
-        raise _fail(exc) from exc
     finally:
         client.close()
     console.print(f"rated {event.asset_id} {event.rating}/5 (rater {event.rater_id[:12]}...)")
 
 
+@exits_on_errors
 def quality(
     project: Optional[str] = typer.Option(None, help="Consistency of this project only."),
     as_json: bool = typer.Option(False, "--json", help="{quality: [...], consistency: [...]} as JSON."),
-    bootstrap: Optional[str] = typer.Option(None, help=BOOTSTRAP_HELP),
+    bootstrap: Bootstrap = None,
 ) -> None:
     """Ratings (mean, count, share >= 4; today, this week, all time) per style, backend, model and
     render version against the target (> 4/5); image consistency against its target (> 90% pass)."""
@@ -152,8 +142,6 @@ def quality(
     try:
         lines = client.quality()
         rollup = client.consistency(project)
-    except MediaStreamError as exc:
-        raise _fail(exc) from exc
     finally:
         client.close()
     if as_json:
@@ -175,10 +163,11 @@ def quality(
     console.print(table)
 
 
+@exits_on_errors
 def forget_project(
     project: str = typer.Argument(..., help="The project to forget."),
     yes: bool = typer.Option(False, "--yes", help="Do it without asking."),
-    bootstrap: Optional[str] = typer.Option(None, help=BOOTSTRAP_HELP),
+    bootstrap: Bootstrap = None,
 ) -> None:
     """Delete a project's catalog and ratings (tombstones on the compacted topics) and its stored files."""
     if not yes and not typer.confirm(f"forget project {project}: its catalog, ratings and files?"):
@@ -186,8 +175,6 @@ def forget_project(
     client = _client(bootstrap)
     try:
         report = client.forget_project(project)
-    except MediaStreamError as exc:
-        raise _fail(exc) from exc
     finally:
         client.close()
     console.print(f"forgot {project}: {report.assets} catalog entries, {report.ratings} ratings, {report.files} files")

@@ -248,6 +248,10 @@ class MediaStreamClient:
     # -- reading --------------------------------------------------------------------------------
     def status(self, job_id: str, view_path: Any = None) -> Any:
         """The job's latest StatusRow from the materialized job-status view (None if unknown)."""
+        return self.lookup_status(job_id, view_path)[0]
+
+    def lookup_status(self, job_id: str, view_path: Any = None) -> tuple[Any, float]:
+        """``status``, with the lookup's milliseconds once the view has caught up (for ``media-stream status``)."""
         from pathlib import Path
 
         from media_stream.state.status_view import StatusView
@@ -256,10 +260,9 @@ class MediaStreamClient:
         path = Path(view_path) if view_path else StatusView.default_path(self.settings, topic)
         view = StatusView(path, self.settings, topic, self.bootstrap)
         try:
-            row, _ = view.query(job_id)
+            return view.query(job_id)
         finally:
             view.close()
-        return row
 
     def subscribe(
         self,

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from media_stream.config import get_settings
 from media_stream.dev.kafka_jars import jars_ready
 from media_stream.dev.local_kafka import LocalKafka
 from media_stream.domain.errors import MediaStreamError
+from media_stream.terminal import error_line, make_console, styled
 
 dev_app = typer.Typer(
     help="The local Kafka broker (KRaft, one node on 127.0.0.1) for development and tests.",
     no_args_is_help=True,
 )
 # Messages go to stderr so that `export KAFKA_BOOTSTRAP_SERVERS=$(media-stream dev up)` works.
-console = Console(stderr=True)
+console = make_console(stderr=True)
 
 
 def _broker() -> LocalKafka:
@@ -33,7 +33,7 @@ def up() -> None:
     try:
         outcome = broker.start()
     except MediaStreamError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(error_line(exc))
         raise typer.Exit(1) from exc
     if outcome.already_running:
         console.print(f"Kafka already running (pid {outcome.pid}).")
@@ -58,7 +58,7 @@ def status() -> None:
     """Show the broker and the object store; exit code 0 when both answer, 1 otherwise."""
     state = _broker().status()
     table = Table(show_header=False, box=None)
-    table.add_row("state", "[green]running[/green]" if state.healthy else "[red]not running[/red]")
+    table.add_row("state", styled("running", "green") if state.healthy else styled("not running", "red"))
     for label, value in (
         ("bootstrap", state.bootstrap),
         ("pid", state.pid),
@@ -69,10 +69,10 @@ def status() -> None:
         ("error", state.error),
     ):
         if value is not None:
-            table.add_row(label, escape(str(value)))
+            table.add_row(label, str(value))
     storage_ok, storage_note = _storage_health()
-    table.add_row("storage", ("[green]ok[/green] " if storage_ok else "[red]unavailable[/red] ") + escape(storage_note))
-    Console().print(table)
+    table.add_row("storage", Text.assemble(("ok", "green") if storage_ok else ("unavailable", "red"), " ", storage_note))
+    make_console().print(table)
     raise typer.Exit(0 if state.healthy and storage_ok else 1)
 
 

@@ -6,16 +6,15 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from media_stream.config import Settings, get_settings
 from media_stream.domain.errors import MediaStreamError
 from media_stream.kafka.config import bootstrap_is_local_dev
+from media_stream.terminal import Bootstrap, error_line, make_console, styled
 
 topics_app = typer.Typer(help="Topics as code: topics.yaml applied to the cluster.", no_args_is_help=True)
-console = Console()
+console = make_console()
 
 PROFILE_HELP = "Profile of topics.yaml (e.g. local for a single-node broker). Default: MEDIA_STREAM_TOPICS_PROFILE, or local when talking to the local dev broker."
 
@@ -32,7 +31,7 @@ def _profile(settings: Settings, profile: str | None, bootstrap: str | None) -> 
 def apply(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the diff, change nothing."),
     profile: Optional[str] = typer.Option(None, help=PROFILE_HELP),
-    bootstrap: Optional[str] = typer.Option(None, help="Kafka bootstrap servers (default: configured or local dev broker)."),
+    bootstrap: Bootstrap = None,
     allow_cleanup_policy_change: bool = typer.Option(False, help="Let apply change a topic's cleanup.policy (it can delete or keep data)."),
 ) -> None:
     """Create missing topics, raise partition counts, alter configs; print the diff."""
@@ -42,10 +41,10 @@ def apply(
     try:
         result = apply_topics(settings, _profile(settings, profile, bootstrap), bootstrap, dry_run, allow_cleanup_policy_change)
     except MediaStreamError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(error_line(exc))
         raise typer.Exit(1) from exc
     for line in result.plan.lines():
-        console.print(escape(line), highlight=False)
+        console.print(line)
     console.print(result.summary)
     if dry_run and result.plan.refusals:
         raise typer.Exit(1)
@@ -54,7 +53,7 @@ def apply(
 @topics_app.command()
 def describe(
     profile: Optional[str] = typer.Option(None, help=PROFILE_HELP),
-    bootstrap: Optional[str] = typer.Option(None, help="Kafka bootstrap servers."),
+    bootstrap: Bootstrap = None,
 ) -> None:
     """Each declared topic: declared and live partitions, replication, cleanup policy, differences."""
     from media_stream.topics.apply import describe_topics
@@ -63,7 +62,7 @@ def describe(
     try:
         rows = describe_topics(settings, _profile(settings, profile, bootstrap), bootstrap)
     except MediaStreamError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(error_line(exc))
         raise typer.Exit(1) from exc
     table = Table("topic", "role", "partitions", "rf", "cleanup", "live vs declared")
     for row in rows:
@@ -74,7 +73,7 @@ def describe(
             f"{live.partitions if live else '-'} / {row.spec.partitions}",
             f"{live.replication_factor if live else '-'} / {row.spec.replication_factor}",
             f"{live.config.get('cleanup.policy', '-') if live else '-'} / {row.spec.cleanup_policy}",
-            escape("; ".join(row.differences)) or "[green]matches[/green]",
+            "; ".join(row.differences) or styled("matches", "green"),
         )
     console.print(table)
     console.print("columns show live / declared")
@@ -99,7 +98,7 @@ def render(
     try:
         text = render_topics(load_topics(settings.topics_file, profile), fmt, cluster)
     except MediaStreamError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(error_line(exc))
         raise typer.Exit(1) from exc
     if output is None:
         typer.echo(text, nl=False)
