@@ -258,7 +258,7 @@ class Agent:
         if self.characters is not None:
             self.characters.locate(request.project_id, message.partition)
         self.counters["accepted"] += 1
-        if self.cancelled.take(request.job_id, request.project_id, message.timestamp_ms):
+        if self.cancelled.take(request.job_id, request.project_id, request.render_version, message.timestamp_ms):
             job.cancel_requested = True  # never rendered; ends in the project's order
             job.cancel_note = "cancelled before it started"
             self.scheduler.enqueue(job)
@@ -354,7 +354,7 @@ class Agent:
                 self.metrics.retries.inc()
                 job.not_before = time.monotonic() + delay
                 return
-            job.failures.append(self.medium.step_failure(job, f"gave up after {job.attempts} attempts: {result}"))
+            job.failures.append(self.medium.step_failure(job, f"gave up after {job.attempts} attempts: {type(result).__name__}: {result}"))
         elif isinstance(result, BaseException):
             job.failures.append(self.medium.step_failure(job, f"{type(result).__name__}: {result}"))
         else:
@@ -422,7 +422,7 @@ class Agent:
         cancel = event.cancel
         jobs = [
             j for j in self.scheduler.find_all(cancel.job_id)
-            if j.key == cancel.project_id and j.settled is None and applies(j.message.timestamp_ms, event.timestamp_ms)
+            if j.key == cancel.project_id and j.settled is None and applies(j.request.render_version, j.message.timestamp_ms, event.timestamp_ms)
         ]
         for job in jobs:
             if not job.cancel_requested and not job.running and job is not self._head(job):
