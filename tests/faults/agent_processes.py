@@ -78,3 +78,8 @@ def await_file(path: Path, timeout_s: float = 60) -> None:
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert path.exists(), f"{path.name} did not appear within {timeout_s:g}s"
+
+
+def restarts(logs: Path, index: int) -> int:
+    """How often a supervised agent process (``supervised`` in its spec) rebuilt its agent after an error."""
+    return (logs / f"agent-{index}.log").read_text(errors="replace").count("agent stopped with")
