@@ -9,22 +9,17 @@
   accepted and closed at once: a partition the client notices.
 
 For Kafka the proxy must be the address the broker *advertises* to this client (clients connect
-to the advertised listener after bootstrap): see ``ProxiedKafka``, a local broker with one
-listener per proxy, each advertised at its proxy's port.
+to the advertised listener after bootstrap): see ``tests.faults.own_broker.OwnKafka``, a local
+broker with one listener per proxy, each advertised at its proxy's port.
 """
 
 from __future__ import annotations
 
-import re
 import socket
 import struct
 import threading
-from pathlib import Path
-from typing import Any
 
-from media_stream.config import Settings
-from media_stream.dev.local_kafka import LocalKafka
-from media_stream.dev.server_properties import HOST, free_port
+from media_stream.dev.server_properties import HOST
 
 _CHUNK = 64 * 1024
 
@@ -125,31 +120,3 @@ def _reset(sock: socket.socket) -> None:
         sock.close()
     except OSError:
         pass
-
-
-class ProxiedKafka(LocalKafka):
-    """A local broker with, besides its PLAINTEXT listener (brokers, admin, the test's clients),
-    one listener per proxy: PROXY<i> listens on a port of its own and is advertised at
-    ``proxies[i]``'s port, so a client bootstrapped through a proxy keeps every connection
-    through it. ``start()`` starts the proxies' upstreams' listeners; the proxies relay to them."""
-
-    def __init__(self, settings: Settings, data_dir: Path, proxies: int = 2) -> None:
-        super().__init__(settings, data_dir=data_dir)
-        self.backend_ports = [free_port(exclude=set()) for _ in range(proxies)]
-        self.proxies = [TcpProxy((HOST, port)) for port in self.backend_ports]
-
-    def _write_config(self, identity: dict[str, Any]) -> None:
-        super()._write_config(identity)
-        names = [f"PROXY{i}" for i in range(len(self.proxies))]
-        listen = ",".join(f"{n}://{HOST}:{p}" for n, p in zip(names, self.backend_ports))
-        advertise = ",".join(f"{n}://{HOST}:{proxy.port}" for n, proxy in zip(names, self.proxies))
-        text = self.server_properties.read_text()
-        text = re.sub(r"^(listeners=PLAINTEXT://[^,\n]+)", rf"\1,{listen}", text, flags=re.M)
-        text = re.sub(r"^(advertised\.listeners=PLAINTEXT://[^,\n]+)", rf"\1,{advertise}", text, flags=re.M)
-        text = re.sub(r"^(listener\.security\.protocol\.map=)", r"\1" + "".join(f"{n}:PLAINTEXT," for n in names), text, flags=re.M)
-        self.server_properties.write_text(text)
-
-    def stop(self, timeout_s: float = 30.0) -> bool:
-        for proxy in self.proxies:
-            proxy.close()
-        return super().stop(timeout_s)

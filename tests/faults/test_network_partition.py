@@ -27,7 +27,7 @@ from media_stream.domain.outcomes import BatchCompleted, ImageReady
 from tests.faults.agent_processes import agent_processes, agent_spec, await_assignments, restarts
 from tests.faults.invariants import all_ended, assert_accounted
 from tests.faults.outcomes import collect_to_end
-from tests.faults.tcp_proxy import ProxiedKafka
+from tests.faults.own_broker import OwnKafka, own_kafka
 from tests.faults.test_broker_restart import _routes_on
 from tests.integration.runtime.scripted_renderer import render_log
 from tests.integration.runtime.test_agent_semantics import publish, storyboard
@@ -42,15 +42,9 @@ CUT_AT_LEAST_S = SESSION_TIMEOUT_MS / 1000 + 3
 
 
 @pytest.fixture
-def proxied_broker(tmp_path: Path) -> Iterator[ProxiedKafka]:
-    base = Settings()
-    settings = base.model_copy(update={"local_kafka": base.local_kafka.model_copy(update={"port": 0, "heap": "384m"})})
-    broker = ProxiedKafka(settings, tmp_path / "kafka", proxies=2)
-    broker.start()
-    try:
+def proxied_broker(tmp_path: Path) -> Iterator[OwnKafka]:
+    with own_kafka(tmp_path / "kafka", proxies=2) as broker:
         yield broker
-    finally:
-        broker.stop()
 
 
 def _await(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -64,7 +58,7 @@ def _renders_of(log: Path, tag: str) -> list[tuple[int, str]]:
     return [(pid, scene) for pid, t, scene in render_log(log) if t.startswith(f"{tag}-s")]
 
 
-def test_an_agent_cut_off_from_the_broker_mid_storyboard_publishes_no_scene_twice(settings: Settings, proxied_broker: ProxiedKafka, tmp_path: Path) -> None:
+def test_an_agent_cut_off_from_the_broker_mid_storyboard_publishes_no_scene_twice(settings: Settings, proxied_broker: OwnKafka, tmp_path: Path) -> None:
     bootstrap = proxied_broker.bootstrap
     assert bootstrap
     routes, log = _routes_on(bootstrap), tmp_path / "renders.log"
