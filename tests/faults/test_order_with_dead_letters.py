@@ -58,7 +58,7 @@ def test_a_projects_outcomes_dead_letters_included_come_in_request_order(setting
     seen = collect_to_end(settings, routes, kafka_bootstrap, lambda s: all_ended(submitted)(s) and sum(isinstance(e, DeadLetter) for _, e in s) >= 4, timeout_s=90)
     running.stop()
 
-    order = [(e.job_id, e.status) for _, e in seen if isinstance(e, JobStatusChanged) and e.job_id in terminal_statuses(seen) and e.status in ("completed", "failed", "cancelled") and not (e.error or "").startswith(("cancel ignored", "cancel recorded"))]
+    order = [(e.job_id, e.status) for _, e in seen if isinstance(e, JobStatusChanged) and (e.job_id, e.render_version) in terminal_statuses(seen) and e.status in ("completed", "failed", "cancelled") and not (e.error or "").startswith(("cancel ignored", "cancel recorded"))]
     print(f"terminal statuses in the order a subscriber saw them: {order}")
     endings = assert_accounted(seen, submitted, strict_order=True)
     assert endings == {"a-story": "completed", "b-invalid": "failed", "c-broken": "failed", "d-wrong": "failed", "f-image": "completed", "e-cancelled": "cancelled", "g-story": "completed"}
