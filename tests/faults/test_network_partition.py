@@ -25,7 +25,7 @@ import pytest
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
 from tests.faults.agent_processes import agent_processes, agent_spec, await_assignments, restarts
-from tests.faults.invariants import all_ended, assert_accounted
+from tests.faults.invariants import all_ended, assert_accounted, record_rounds
 from tests.faults.outcomes import collect_to_end
 from tests.faults.own_broker import OwnKafka, own_kafka
 from tests.faults.test_broker_restart import _routes_on
@@ -101,6 +101,7 @@ def test_an_agent_cut_off_from_the_broker_mid_storyboard_publishes_no_scene_twic
         alive = [a.poll() is None for a in agents]
     summary = [{k: v for k, v in rnd.items() if k not in ("seen", "story")} for rnd in rounds]
     print(f"network partition rounds: {summary}")
+    record_rounds("network partition", [{**s, "restarts": s["victim_restarts"]} for s in summary])
     assert alive == [True, True], f"an agent process died: {alive}"
     assert [(s["duplicates"], s["lost"], s["batch_completed"]) for s in summary] == [(0, 0, 1)] * ROUNDS, summary
     assert all(int(s["victim_restarts"]) <= 1 for s in summary), f"a cut-off agent crash-looped: {summary}"  # type: ignore[call-overload]
