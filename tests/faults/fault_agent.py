@@ -6,7 +6,9 @@ storage_root, render_log, delay_s, session_timeout_ms) plus optional ``transacti
 transaction that carries ImageReady events is held open before its commit (forever), and MARKER
 is written: the test kills the agent mid-transaction. ``supervised``: run the agent as a deployment
 does, a fresh one built after each error exit (each restart logs ``agent stopped with``, counted
-by ``agent_processes.restarts``); ``max_poll_interval_ms`` as the worker setting.
+by ``agent_processes.restarts``); ``max_poll_interval_ms`` as the worker setting;
+``heartbeat_interval_ms`` for the group consumer (below librdkafka's 3 s default, so a session
+timeout of a few seconds on a broker that allows one is safe).
 """
 
 from __future__ import annotations
@@ -64,6 +66,12 @@ def main(spec_json: str) -> None:
     settings.worker.transaction_timeout_ms = spec.get("transaction_timeout_ms", settings.worker.transaction_timeout_ms)
     settings.worker.max_poll_interval_ms = spec.get("max_poll_interval_ms", settings.worker.max_poll_interval_ms)
     routes = AgentRoutes(**{**spec["routes"], "request_types": tuple(spec["routes"]["request_types"])})
+
+    if spec.get("heartbeat_interval_ms"):
+        import media_stream.runtime.assembly as assembly
+
+        consumer_class = assembly.EventConsumer
+        assembly.EventConsumer = lambda *a, **kw: consumer_class(*a, **{**kw, "heartbeat.interval.ms": spec["heartbeat_interval_ms"]})  # type: ignore[misc, assignment]
 
     def build() -> Agent:
         renderer = ScriptedRenderer(Path(spec["render_log"]), default_delay_s=spec["delay_s"])

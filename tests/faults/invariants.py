@@ -14,7 +14,8 @@
    before it started) may not end ahead of an earlier request still rendering.
 
 ``assert_accounted`` returns each job's ending; with ``MEDIA_STREAM_FAULTS_LEDGER`` set it appends
-one JSON line per call (the figures `scripts/reliability-report` adds up).
+one JSON line per call (the figures `scripts/reliability-report` adds up), and ``record_rounds``
+one per round-based scenario (zombie, network partition: rounds, scenes, duplicates, lost).
 """
 
 from __future__ import annotations
@@ -173,5 +174,19 @@ def _record(scenario: str, endings: Mapping[str, str]) -> None:
         return
     name = scenario or os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
     line = {"scenario": name, "requests": len(endings), **Counter(endings.values())}
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
+
+
+def record_rounds(scenario: str, rounds: Sequence[Mapping[str, Any]]) -> None:
+    """With ``MEDIA_STREAM_FAULTS_LEDGER`` set, one line of a round-based scenario's figures (rounds,
+    scenes, ImageReady seen, duplicates, lost, restarts of the agent at fault), recorded before its
+    assertions so a failing run's counts are in the report too."""
+    path = os.environ.get("MEDIA_STREAM_FAULTS_LEDGER")
+    if not path:
+        return
+    line: dict[str, Any] = {"scenario": scenario, "rounds": len(rounds)}
+    for figure in ("scenes", "image_ready", "duplicates", "lost", "restarts"):
+        line[figure] = sum(int(r.get(figure, 0)) for r in rounds)
     with open(path, "a", encoding="utf-8") as out:
         out.write(json.dumps(line) + "\n")

@@ -23,7 +23,7 @@ import pytest
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
 from tests.faults.agent_processes import agent_processes, agent_spec, await_assignments, restarts
-from tests.faults.invariants import all_ended, assert_accounted
+from tests.faults.invariants import all_ended, assert_accounted, record_rounds
 from tests.faults.outcomes import collect_to_end
 from tests.integration.runtime.conftest import make_routes
 from tests.integration.runtime.scripted_renderer import render_log
@@ -91,6 +91,7 @@ def test_a_paused_agent_that_resumes_after_a_takeover_publishes_no_scene_twice(s
         alive = [a.poll() is None for a in agents]
     summary = [{k: v for k, v in rnd.items() if k not in ("seen", "story")} for rnd in rounds]
     print(f"zombie rounds: {summary}")
+    record_rounds("zombie", [{**s, "restarts": s["zombie_restarts"]} for s in summary])
     assert alive == [True, True], f"an agent process died: {alive}"
     assert [(s["duplicates"], s["lost"], s["batch_completed"]) for s in summary] == [(0, 0, 1)] * ROUNDS, summary
     assert all(int(s["zombie_restarts"]) <= 1 for s in summary), f"a zombie crash-looped: {summary}"  # type: ignore[call-overload]
