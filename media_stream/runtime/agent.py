@@ -316,7 +316,7 @@ class Agent(PartitionHandover):
         return render_observed(self.metrics, self.medium, batch, self._render_steps)
 
     def _render_steps(self, batch: list[Job]) -> list[Any]:
-        render = lambda jobs: self.medium.render(jobs, lambda job: job.cancel_requested or job.revoked or self.renders.abandoned(), lambda job, part: self.step_progress.put((job, part)))  # noqa: E731
+        render = lambda jobs: self.medium.render(jobs, lambda job: job.cancel_requested or job.revoked or self.renders.abandoned(), lambda job, part: None if self.renders.abandoned() else self.step_progress.put((job, part)))  # noqa: E731
         return render_isolating_failures(render, batch)
 
     def _report_step_progress(self) -> None:
