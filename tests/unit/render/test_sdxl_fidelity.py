@@ -2,7 +2,9 @@
 StableDiffusionXLPipeline / StableDiffusionXLControlNetPipeline call with the same prompt,
 negative prompt, seed generator, scheduler, size, steps, guidance, canny image (the ControlNet
 card's cv2 recipe) and, for the IP-Adapter, ip_adapter_image_embeds from diffusers' own
-``prepare_ip_adapter_image_embeds``. The direct pipelines are loaded separately from the same
+``prepare_ip_adapter_image_embeds`` and, with two or more characters, one mask per character
+(its region, through diffusers' ``IPAdapterMaskProcessor``, as ``cross_attention_kwargs``
+``ip_adapter_masks``, the diffusers IP-Adapter masking recipe). The direct pipelines are loaded separately from the same
 folders, by diffusers alone."""
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 from PIL import Image
 
 from media_stream.domain.scenes import CharacterReference
+from media_stream.render.character_regions import layout_bands, masks
 from tests.unit.render.helpers import pixels, png, scene
 
 # Measured on this 2-core CPU, float32: a batch of 4 against the 4 images alone, straight from
@@ -99,9 +102,21 @@ def test_ip_adapter_render_is_bitwise_the_direct_call_with_diffusers_image_embed
         work = scene(11, references=refs)
         (ours,) = sdxl.render([work])
         with_ip.set_ip_adapter_scale(work.ip_adapter_scale)
-        images = [[Image.open(io.BytesIO(r.image)).convert("RGB") for r in refs]]  # one adapter, one image per character
-        embeds = with_ip.prepare_ip_adapter_image_embeds(images, None, torch.device("cpu"), 1, True)
-        (theirs,) = call(with_ip, [work], ip_adapter_image_embeds=embeds)
+        # One adapter, one image per character: diffusers' own embeddings of each reference alone
+        # (the renderer embeds, and caches, a reference by itself: a character's tokens do not
+        # depend on who else is in the scene; diffusers' CLIP pass over the n images as one batch
+        # differs by ulps, 4.8e-7 measured), joined on the images axis, (2, n, ...) [neg; pos].
+        alone = [with_ip.prepare_ip_adapter_image_embeds([[Image.open(io.BytesIO(r.image)).convert("RGB")]], None, torch.device("cpu"), 1, True)[0] for r in refs]
+        embeds = [torch.cat(alone, dim=1)]
+        extra = {}
+        if len(refs) > 1:  # each character's image tokens only in its own region (no layout: equal bands)
+            from diffusers.image_processor import IPAdapterMaskProcessor
+
+            regions = layout_bands(None, len(refs), work.width, work.height)
+            assert [(r.x0, r.x1) for r in regions] == [(0, 32), (32, 64)]
+            processed = IPAdapterMaskProcessor().preprocess(masks(regions), height=work.height, width=work.width)
+            extra["cross_attention_kwargs"] = {"ip_adapter_masks": [processed.reshape(1, processed.shape[0], processed.shape[2], processed.shape[3])]}
+        (theirs,) = call(with_ip, [work], ip_adapter_image_embeds=embeds, **extra)
         assert same(ours, theirs), f"{len(refs)} reference(s)"
 
 

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from media_stream.domain.requests import Character, Scene, StoryboardRequested, StyleConfig
-from media_stream.domain.scenes import plan_scenes
+from media_stream.domain.scenes import CharacterReference, plan_scenes
 from media_stream.render.sdxl_prompts import _encode, window_count
-from tests.unit.render.helpers import pixels, scene
+from tests.unit.render.helpers import pixels, png, scene
 
 LEA = Character("lea", "Lea", "a girl in a yellow raincoat")
 FOX = Character("fox", "the fox", "a small orange fox with a blue scarf")
@@ -132,3 +132,24 @@ def test_a_long_prompt_goes_through_the_controlnet_and_the_ip_adapter(sdxl):
     (conditioned,) = sdxl.render([dataclasses.replace(work, control_image=control, references=(lea,))])
     assert "controlnet" in conditioned.model and "ip-adapter" in conditioned.model
     assert conditioned.prompt_omitted is None and np.abs(pixels(plain.data) - pixels(conditioned.data)).max() > 5
+
+
+def test_a_cut_prompt_and_the_character_scores_both_reach_the_image_ready(fresh_sdxl, tmp_path):
+    """Both come out of PendingImage.finish (long prompts from the hub work, per-character scores
+    from the characters work): a two-character scene with references, past the window limit."""
+    from media_stream.runtime.character_references import attach_references
+    from media_stream.runtime.image_medium import ImageMedium
+    from media_stream.storage.filesystem import FilesystemStore
+
+    board, work = two_character_scene()
+    refs = [CharacterReference("lea", png(colour=(230, 200, 20)), seed=1), CharacterReference("fox", png(colour=(230, 120, 10)), seed=2)]
+    (work,) = attach_references([work], refs)
+    assert [r.character_id for r in work.references] == ["lea", "fox"]
+    fresh_sdxl.settings = fresh_sdxl.settings.model_copy(update={"max_prompt_chunks": 2})
+    (image,) = fresh_sdxl.render([work])
+    assert image.prompt_omitted == "edges"
+    assert image.character_scores is not None and set(image.character_scores) == {"lea", "fox"}
+    assert image.consistency == round(sum(image.character_scores.values()) / 2, 6)
+    ready = ImageMedium(fresh_sdxl, FilesystemStore(tmp_path), None, None)._store(board, work, image)
+    assert ready.prompt_omitted == "edges"
+    assert ready.character_scores == image.character_scores and ready.consistency_score == image.consistency
