@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -88,3 +88,15 @@ def await_file(path: Path, timeout_s: float = 60) -> None:
 def restarts(logs: Path, index: int) -> int:
     """How often a supervised agent process (``supervised`` in its spec) rebuilt its agent after an error."""
     return (logs / f"agent-{index}.log").read_text(errors="replace").count("agent stopped with")
+
+
+def await_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout_s:g}s"
+        time.sleep(0.02)
+
+
+def renders_of(log: Path, job: str) -> list[tuple[int, str]]:
+    """(pid, scene id) of each render of a storyboard ``job`` (its scenes' prompts are "<job>-s<i>")."""
+    return [(pid, scene) for pid, tag, scene in render_log(log) if tag.startswith(f"{job}-s")]

@@ -17,19 +17,18 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
-from tests.faults.agent_processes import agent_processes, agent_spec, await_assignments, restarts
+from tests.faults.agent_processes import agent_processes, agent_spec, await_assignments, await_until, renders_of, restarts
 from tests.faults.invariants import all_ended, assert_accounted, record_rounds
 from tests.faults.outcomes import collect_to_end
 from tests.faults.own_broker import OwnKafka, own_kafka
 from tests.faults.test_broker_restart import _routes_on
-from tests.integration.runtime.scripted_renderer import render_log
 from tests.integration.runtime.test_agent_semantics import publish, storyboard
 
 pytestmark = pytest.mark.kafka
@@ -39,6 +38,7 @@ SCENES = 12
 HOLD_S = 0.5
 SESSION_TIMEOUT_MS = 6_000
 CUT_AT_LEAST_S = SESSION_TIMEOUT_MS / 1000 + 3
+SLOW_COMMIT_S = 0.3  # each transaction with an ImageReady stays open this long: the cut lands in it
 
 
 @pytest.fixture
@@ -47,23 +47,12 @@ def proxied_broker(tmp_path: Path) -> Iterator[OwnKafka]:
         yield broker
 
 
-def _await(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout_s:g}s"
-        time.sleep(0.02)
-
-
-def _renders_of(log: Path, tag: str) -> list[tuple[int, str]]:
-    return [(pid, scene) for pid, t, scene in render_log(log) if t.startswith(f"{tag}-s")]
-
-
 def test_an_agent_cut_off_from_the_broker_mid_storyboard_publishes_no_scene_twice(settings: Settings, proxied_broker: OwnKafka, tmp_path: Path) -> None:
     bootstrap = proxied_broker.bootstrap
     assert bootstrap
     routes, log = _routes_on(bootstrap), tmp_path / "renders.log"
     specs = [
-        agent_spec(proxy.address, routes, tmp_path, delay_s=HOLD_S, session_timeout_ms=SESSION_TIMEOUT_MS, transaction_timeout_ms=10_000, supervised=True)
+        agent_spec(proxy.address, routes, tmp_path, delay_s=HOLD_S, session_timeout_ms=SESSION_TIMEOUT_MS, transaction_timeout_ms=10_000, slow_commit_s=SLOW_COMMIT_S, supervised=True)
         for proxy in proxied_broker.proxies
     ]
     rounds: list[dict[str, object]] = []
@@ -74,18 +63,18 @@ def test_an_agent_cut_off_from_the_broker_mid_storyboard_publishes_no_scene_twic
             mode, tag = MODES[r % len(MODES)], f"cut{r}"
             story = storyboard(tag, f"proj-n{r}", scenes=SCENES)
             publish(settings, bootstrap, routes, story)
-            _await(lambda: len(_renders_of(log, tag)) >= 3, 90, f"round {r}: three scenes rendered")
-            owner_pid = _renders_of(log, tag)[-1][0]
+            await_until(lambda: len(renders_of(log, tag)) >= 3, 90, f"round {r}: three scenes rendered")
+            owner_pid = renders_of(log, tag)[-1][0]
             victim = by_pid[owner_pid]
             proxy = proxied_broker.proxies[victim]
             restarts_before = restarts(tmp_path, victim)
-            done = len(_renders_of(log, tag))
-            _await(lambda: len(_renders_of(log, tag)) > done, 10, f"round {r}: the next scene")
-            time.sleep(0.05)  # the scene's transaction is on its way, the next scene renders
+            done = len(renders_of(log, tag))
+            await_until(lambda: len(renders_of(log, tag)) > done, 10, f"round {r}: the next scene")
+            time.sleep(0.1)  # the scene's transaction is open, the next scene renders
             getattr(proxy, mode)()
             cut_at = time.monotonic()
             try:
-                _await(lambda: any(pid != owner_pid for pid, _ in _renders_of(log, tag)), 90, f"round {r}: a takeover")
+                await_until(lambda: any(pid != owner_pid for pid, _ in renders_of(log, tag)), 90, f"round {r}: a takeover")
                 time.sleep(max(0.0, CUT_AT_LEAST_S - (time.monotonic() - cut_at)))
             finally:
                 proxy.restore()

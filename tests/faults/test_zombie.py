@@ -22,11 +22,10 @@ import pytest
 
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
-from tests.faults.agent_processes import agent_processes, agent_spec, await_assignments, restarts
+from tests.faults.agent_processes import agent_processes, agent_spec, await_assignments, await_until, renders_of, restarts
 from tests.faults.invariants import all_ended, assert_accounted, record_rounds
 from tests.faults.outcomes import collect_to_end
 from tests.integration.runtime.conftest import make_routes
-from tests.integration.runtime.scripted_renderer import render_log
 from tests.integration.runtime.test_agent_semantics import publish, storyboard
 
 pytestmark = pytest.mark.kafka
@@ -37,26 +36,18 @@ SESSION_TIMEOUT_MS = 6_000  # the broker's group.min.session.timeout.ms
 # The worker's default: longer than the pause, so a transaction the zombie had open when it was
 # paused is still open (not aborted by the broker) when it resumes.
 TRANSACTION_TIMEOUT_MS = 10_000
+# Each transaction with an ImageReady stays open this long before its commit (a slow broker round
+# trip): the window the "just after a scene" pause lands in.
+SLOW_COMMIT_S = 0.3
 # When in the scene the pause comes: just after the last scene was rendered (its ImageReady
-# transaction committing, the next scene starting) or halfway through the next scene.
-PAUSE_AFTER_S = (0.05, HOLD_S / 2)
+# transaction open, the next scene rendering) or halfway through the next scene.
+PAUSE_AFTER_S = (0.1, HOLD_S / 2 + SLOW_COMMIT_S)
 PAUSE_AT_LEAST_S = SESSION_TIMEOUT_MS / 1000 + 3
-
-
-def _await(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout_s:g}s"
-        time.sleep(0.02)
-
-
-def _renders_of(log: Path, tag: str) -> list[tuple[int, str]]:
-    return [(pid, scene) for pid, t, scene in render_log(log) if t.startswith(f"{tag}-s")]  # prompts are "<job>-s<i>"
 
 
 def test_a_paused_agent_that_resumes_after_a_takeover_publishes_no_scene_twice(settings: Settings, unique_topic: Callable[..., str], kafka_bootstrap: str, tmp_path: Path) -> None:
     routes, log = make_routes(unique_topic, 2), tmp_path / "renders.log"
-    spec = agent_spec(kafka_bootstrap, routes, tmp_path, delay_s=HOLD_S, session_timeout_ms=SESSION_TIMEOUT_MS, transaction_timeout_ms=TRANSACTION_TIMEOUT_MS, supervised=True)
+    spec = agent_spec(kafka_bootstrap, routes, tmp_path, delay_s=HOLD_S, session_timeout_ms=SESSION_TIMEOUT_MS, transaction_timeout_ms=TRANSACTION_TIMEOUT_MS, slow_commit_s=SLOW_COMMIT_S, supervised=True)
     rounds: list[dict[str, object]] = []
     with agent_processes([spec, dict(spec)], tmp_path) as agents:
         await_assignments(2, tmp_path)
@@ -65,17 +56,17 @@ def test_a_paused_agent_that_resumes_after_a_takeover_publishes_no_scene_twice(s
             tag = f"zombie{r}"
             story = storyboard(tag, f"proj-z{r}", scenes=SCENES)
             publish(settings, kafka_bootstrap, routes, story)
-            _await(lambda: len(_renders_of(log, tag)) >= 3, 60, f"round {r}: three scenes rendered")
-            owner_pid = _renders_of(log, tag)[-1][0]
+            await_until(lambda: len(renders_of(log, tag)) >= 3, 60, f"round {r}: three scenes rendered")
+            owner_pid = renders_of(log, tag)[-1][0]
             zombie = by_pid[owner_pid]
             restarts_before = restarts(tmp_path, zombie)
-            done = len(_renders_of(log, tag))
-            _await(lambda: len(_renders_of(log, tag)) > done, 10, f"round {r}: the next scene")
+            done = len(renders_of(log, tag))
+            await_until(lambda: len(renders_of(log, tag)) > done, 10, f"round {r}: the next scene")
             time.sleep(PAUSE_AFTER_S[r % len(PAUSE_AFTER_S)])
             os.kill(owner_pid, signal.SIGSTOP)
             paused_at = time.monotonic()
             try:
-                _await(lambda: any(pid != owner_pid for pid, _ in _renders_of(log, tag)), 90, f"round {r}: a takeover")
+                await_until(lambda: any(pid != owner_pid for pid, _ in renders_of(log, tag)), 90, f"round {r}: a takeover")
                 time.sleep(max(0.0, PAUSE_AT_LEAST_S - (time.monotonic() - paused_at)))
             finally:
                 os.kill(owner_pid, signal.SIGCONT)
