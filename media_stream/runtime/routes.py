@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from media_stream.kafka.messages import OutgoingMessage
 from media_stream.topics.spec import TopicsFile
 
 MEDIA_REQUEST_ROLES = {"image": "image_requests", "audio": "audio_requests"}
@@ -24,10 +25,12 @@ class AgentRoutes:
     audio_ready: str | None = None
     character_registry: str | None = None
     control_dead_letters: str | None = None  # None: bad control messages are logged only
+    copartitioned: frozenset[str] = frozenset()  # topics written at the request's partition number
 
     @classmethod
     def from_topics(cls, topics: TopicsFile, medium: str = "image") -> AgentRoutes:
         requests = topics.by_role(MEDIA_REQUEST_ROLES[medium])
+        together = frozenset(t.name for t in topics.topics if requests.copartition and t.copartition == requests.copartition)
         return cls(
             requests=requests.name,
             dead_letters=topics.name(f"{requests.role}_dlq"),
@@ -42,8 +45,19 @@ class AgentRoutes:
             audio_ready=topics.name("audio_ready"),
             character_registry=topics.name("character_registry"),
             control_dead_letters=topics.name("control_dlq"),
+            copartitioned=together,
         )
 
     @property
     def state_topics(self) -> tuple[str, ...]:
         return tuple(t for t in (self.dedupe, self.progress, self.character_registry) if t)
+
+    def place(self, message: OutgoingMessage, partition: int) -> OutgoingMessage:
+        """``message``, which belongs to the request read from ``partition``, at that partition
+        number when its topic is co-partitioned with the requests (job status keyed by jobId
+        included): one transaction then touches one partition per topic for each input partition
+        (docs/decisions/0007-sharded-commits.md). Keyed messages stay with their key: a key lives
+        in one request partition. Other topics (the dead letters) keep the partitioner's choice."""
+        if message.partition is not None or message.topic not in self.copartitioned:
+            return message
+        return replace(message, partition=partition)

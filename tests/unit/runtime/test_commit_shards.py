@@ -1,0 +1,102 @@
+"""Sharded commits: which shard gets what, order within a shard, discard everywhere, and the
+placement of a request's outcomes at the request's partition number."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from media_stream.config import Settings
+from media_stream.kafka.messages import OutgoingMessage
+from media_stream.runtime.commit_shards import ShardedCommitter, shard_of
+from media_stream.runtime.routes import AgentRoutes
+from media_stream.topics.spec import load_topics
+
+REQ = "media.image.requested.v1"
+
+
+class RecordingCommitter:
+    def __init__(self) -> None:
+        self.submitted: list[tuple[list[Any], dict[tuple[str, int], int]]] = []
+        self.discarded_partitions: list[set[tuple[str, int]]] = []
+        self.flushed: list[float] = []
+        self.failures = 0
+        self.discarded = 0
+
+    def submit(self, messages: Sequence[Any], positions: Mapping[tuple[str, int], int]) -> None:
+        self.submitted.append((list(messages), dict(positions)))
+
+    def discard(self, partitions: Iterable[tuple[str, int]]) -> int:
+        gone = set(partitions)
+        self.discarded_partitions.append(gone)
+        return len(gone)
+
+    def flush(self, timeout_s: float = 120.0) -> None:
+        self.flushed.append(timeout_s)
+
+    def check(self) -> None:
+        pass
+
+    def close(self, timeout_s: float = 60.0) -> None:
+        pass
+
+
+def _tagged(partition: int, name: str) -> tuple[tuple[str, int], OutgoingMessage]:
+    return (REQ, partition), OutgoingMessage("out", name.encode(), b"v")
+
+
+def test_each_shard_gets_only_its_partitions_messages_and_positions_in_order() -> None:
+    shards = [RecordingCommitter() for _ in range(3)]
+    committer = ShardedCommitter(shards)
+    messages = [_tagged(p, f"{p}-{i}") for i in range(3) for p in range(6)]
+    committer.submit(messages, {(REQ, p): 10 + p for p in range(6)})
+    for index, shard in enumerate(shards):
+        [(got, positions)] = shard.submitted
+        assert {tp[1] for tp, _ in got} == {p for p in range(6) if p % 3 == index}
+        assert set(positions) == {(REQ, p) for p in range(6) if p % 3 == index}
+        for p in {tp[1] for tp, _ in got}:  # a partition's messages keep their order
+            assert [m.key for tp, m in got if tp[1] == p] == [f"{p}-{i}".encode() for i in range(3)]
+
+
+def test_a_shard_with_nothing_is_not_disturbed() -> None:
+    shards = [RecordingCommitter() for _ in range(4)]
+    ShardedCommitter(shards).submit([_tagged(5, "a")], {(REQ, 5): 3})
+    assert [len(s.submitted) for s in shards] == [0, 1, 0, 0]
+
+
+def test_discard_and_flush_reach_every_shard() -> None:
+    shards = [RecordingCommitter() for _ in range(2)]
+    committer = ShardedCommitter(shards)
+    assert committer.discard([(REQ, 1), (REQ, 2)]) == 4
+    assert all(s.discarded_partitions == [{(REQ, 1), (REQ, 2)}] for s in shards)
+    committer.flush(5.0)
+    assert all(len(s.flushed) == 1 and 0 < s.flushed[0] <= 5.0 for s in shards)
+
+
+def test_one_shard_passes_everything_through() -> None:
+    shard = RecordingCommitter()
+    messages = [_tagged(p, str(p)) for p in range(12)]
+    ShardedCommitter([shard]).submit(messages, {(REQ, 0): 1})
+    assert shard.submitted == [(messages, {(REQ, 0): 1})]
+
+
+def test_shard_of_is_stable_and_covers_every_shard() -> None:
+    assert [shard_of(p, 4) for p in range(8)] == [0, 1, 2, 3, 0, 1, 2, 3]
+    with pytest.raises(ValueError):
+        ShardedCommitter([])
+
+
+def test_outcomes_are_placed_at_the_requests_partition_and_dead_letters_are_not() -> None:
+    topics = load_topics(Settings().topics_file)
+    routes = AgentRoutes.from_topics(topics, "image")
+    requests = topics.by_role("image_requests")
+    for role in ("job_status", "image_ready", "batch_completed", "job_failed", "dedupe", "job_progress"):
+        assert topics.by_role(role).partitions == requests.partitions, role  # the loader holds them together
+        placed = routes.place(OutgoingMessage(topics.name(role), b"job-1", b"v"), 7)
+        assert placed.partition == 7, role
+    letter = routes.place(OutgoingMessage(routes.dead_letters, b"p", b"v"), 7)
+    assert letter.partition is None  # 3 partitions: the partitioner picks from the key
+    explicit = routes.place(OutgoingMessage(routes.job_status, b"j", b"v", partition=2), 7)
+    assert explicit.partition == 2  # a partition chosen already stays
