@@ -53,7 +53,6 @@ WARMUP = 24
 ROLES = {"requests": "image_requests", "dlq": "image_requests_dlq", "status": "job_status", "failed": "job_failed", "control": "control",
          "dedupe": "dedupe", "progress": "job_progress", "ready": "image_ready", "batch": "batch_completed"}
 AGENT_SCRIPT = Path(__file__).with_name("pipeline_agent.py")
-STATUS_PARTITION = "key"  # where our agent sends job status: the partitioner picks from the jobId
 
 
 def _create_topics(settings: Settings, admin: TopicAdmin, run: str) -> dict[str, str]:
@@ -67,14 +66,19 @@ def _create_topics(settings: Settings, admin: TopicAdmin, run: str) -> dict[str,
 
 def _topics(admin: TopicAdmin, run: str, settings: Settings | None = None) -> AgentRoutes:
     """Fresh agent topics for one run (also used by ``bench load`` and ``bench scale``)."""
-    return _routes(_create_topics(settings or Settings(), admin, run))
+    settings = settings or Settings()
+    return _routes(settings, _create_topics(settings, admin, run))
 
 
-def _routes(names: dict[str, str]) -> AgentRoutes:
+def _routes(settings: Settings, names: dict[str, str]) -> AgentRoutes:
+    """The agent's routes over the run's topics; co-partitioned as declared in topics.yaml."""
+    declared = load_topics(settings.topics_file)
+    group = declared.by_role(ROLES["requests"]).copartition
     return AgentRoutes(
         requests=names["requests"], dead_letters=names["dlq"], job_status=names["status"], job_failed=names["failed"],
         control=names["control"], dedupe=names["dedupe"], progress=names["progress"],
         request_types=("ImageRequested", "StoryboardRequested"), image_ready=names["ready"], batch_completed=names["batch"],
+        copartitioned=frozenset(names[role] for role, r in ROLES.items() if group and declared.by_role(r).copartition == group),
     )
 
 
@@ -143,8 +147,10 @@ def measure(settings: Settings, bootstrap: str, admin: TopicAdmin, processor: Pr
     run = uuid.uuid4().hex[:8]
     names = _create_topics(settings, admin, run)
     group = f"bench-{processor.name}-{run}"
-    spec = {"bootstrap": bootstrap, "group": group, "routes": {**_routes(names).__dict__}, "source": names["requests"],
-            "topics": {"status": names["status"], "ready": names["ready"], "batch": names["batch"], "dedupe": names["dedupe"]}, **processor.spec}
+    routes = _routes(settings, names)
+    spec = {"bootstrap": bootstrap, "group": group, "routes": {**routes.__dict__, "copartitioned": sorted(routes.copartitioned)}, "source": names["requests"],
+            "topics": {"status": names["status"], "ready": names["ready"], "batch": names["batch"], "dedupe": names["dedupe"]},
+            "status_partition": "request" if routes.job_status in routes.copartitioned else "key", **processor.spec}  # as AgentRoutes.place
     if processor.name == "bare":
         spec["sink"] = f"bench.{run}.bare-out"
         admin.create([TopicSpec(spec["sink"], "out", 3, 1, {})])
@@ -231,7 +237,7 @@ def processors(settings: Settings, temp: Path, baseline_ref: str | None, peer: b
     found = [
         Processor("ours", [python, str(AGENT_SCRIPT)], "batch", env={"PYTHONPATH": str(PROJECT_ROOT)}),
         Processor("bare", [python, "-m", "media_stream.bench.pipeline_loops"], "bare", MESSAGES_PER_REQUEST, spec={"kind": "bare"}),
-        Processor("same_messages", [python, "-m", "media_stream.bench.pipeline_loops"], "batch", spec={"kind": "same", "status_partition": STATUS_PARTITION}),
+        Processor("same_messages", [python, "-m", "media_stream.bench.pipeline_loops"], "batch", spec={"kind": "same"}),
     ]
     if baseline_ref:
         tree = _baseline_tree(baseline_ref, temp / "baseline")

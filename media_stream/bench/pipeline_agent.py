@@ -9,6 +9,7 @@ runs an earlier commit's agent this way (``--baseline-ref``). It therefore uses 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import signal
@@ -27,7 +28,9 @@ def main(spec_json: str) -> None:
     settings = Settings()
     settings.worker.poll_timeout_s = 0.05
     settings.worker.max_batch_size = 64  # the null renderer batches anything
-    routes = AgentRoutes(**{**spec["routes"], "request_types": tuple(spec["routes"]["request_types"])})
+    known = {f.name for f in dataclasses.fields(AgentRoutes)}  # an earlier tree knows fewer fields
+    given = {k: v for k, v in spec["routes"].items() if k in known}
+    routes = AgentRoutes(**{**given, "request_types": tuple(given["request_types"]), **({"copartitioned": frozenset(given["copartitioned"])} if "copartitioned" in given else {})})
     agent = build_agent(settings, "image", spec["bootstrap"], spec["group"], routes, NullRenderer(), MemoryStore())
     signal.signal(signal.SIGTERM, lambda *_: agent.stopping.set())
     agent.run()
