@@ -138,6 +138,7 @@ class Processor:
 @dataclass
 class Figures:
     requests_per_s: float
+    cpu_ms_per_request: float | None = None  # the processor's CPU (all its threads) in the burst
     burst_p50_ms: float | None = None
     burst_p99_ms: float | None = None
     paced: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -185,9 +186,12 @@ def measure(settings: Settings, bootstrap: str, admin: TopicAdmin, processor: Pr
 
         send(_requests(encoder, names["requests"], WARMUP, projects, f"warm-{run}"), rate=None)
         first = len(watcher.seen)
-        started, sent = send(_requests(encoder, names["requests"], count, projects, f"burst-{run}"), rate=None)
+        burst_requests = _requests(encoder, names["requests"], count, projects, f"burst-{run}")
+        cpu_before = _cpu_s(process.pid)
+        started, sent = send(burst_requests, rate=None)
+        cpu = _cpu_s(process.pid) - cpu_before
         burst = watcher.seen[first:]
-        figures = Figures(count / (max(t for t, _ in burst) - started))
+        figures = Figures(count / (max(t for t, _ in burst) - started), round(cpu * 1000 / count, 3))
         if processor.watch_role == "batch":
             figures.burst_p50_ms, figures.burst_p99_ms = _percentiles(codec, burst, sent)
             for rate in rates:
@@ -197,6 +201,12 @@ def measure(settings: Settings, bootstrap: str, admin: TopicAdmin, processor: Pr
                 figures.paced[f"{rate:g}"] = {"p50_ms": p50, "p99_ms": p99}
     admin.delete(names.values())
     return figures
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _stop(process: subprocess.Popen, errors: Any, name: str) -> None:
@@ -274,7 +284,7 @@ def _report(results: dict[str, Figures], requests: int, projects: int, rates: tu
     middle = f"{rates[len(rates) // 2]:g}" if rates else None
 
     def summary(figures: Figures) -> dict[str, Any]:
-        return {"requests_per_s": round(figures.requests_per_s, 1), "ratio_same_messages": round(figures.requests_per_s / same.requests_per_s, 3),
+        return {"requests_per_s": round(figures.requests_per_s, 1), "cpu_ms_per_request": figures.cpu_ms_per_request, "ratio_same_messages": round(figures.requests_per_s / same.requests_per_s, 3),
                 "burst_p50_ms": figures.burst_p50_ms, "burst_p99_ms": figures.burst_p99_ms, "paced": figures.paced}
 
     report: dict[str, Any] = {
@@ -293,6 +303,7 @@ def _report(results: dict[str, Figures], requests: int, projects: int, rates: tu
         "p99_ms": ours.paced.get(middle, {}).get("p99_ms") if middle else None,
         "burst_p50_ms": ours.burst_p50_ms,
         "burst_p99_ms": ours.burst_p99_ms,
+        "cpu_ms_per_request": {name: f.cpu_ms_per_request for name, f in results.items()},
         "same_messages": {"paced": same.paced, "burst_p50_ms": same.burst_p50_ms, "burst_p99_ms": same.burst_p99_ms},
     }
     if "peer_quix" in results:

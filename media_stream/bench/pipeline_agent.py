@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import signal
 import sys
 
@@ -33,7 +34,13 @@ def main(spec_json: str) -> None:
     routes = AgentRoutes(**{**given, "request_types": tuple(given["request_types"]), **({"copartitioned": frozenset(given["copartitioned"])} if "copartitioned" in given else {})})
     agent = build_agent(settings, "image", spec["bootstrap"], spec["group"], routes, NullRenderer(), MemoryStore())
     signal.signal(signal.SIGTERM, lambda *_: agent.stopping.set())
-    agent.run()
+    profile = os.environ.get("MEDIA_STREAM_BENCH_PROFILE")  # a cProfile dump of the agent's thread
+    if not profile:
+        agent.run()
+        return
+    import cProfile
+
+    cProfile.runctx("agent.run()", globals(), {"agent": agent}, profile)
 
 
 if __name__ == "__main__":

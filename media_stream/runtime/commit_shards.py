@@ -3,8 +3,8 @@
 A transaction's commit waits for the coordinator to write its markers to every partition it
 touched, and the producer's next transaction waits for those markers. With one producer for
 all of an agent's partitions, every request waited for one commit touching ~30 partitions, and
-requests queued behind it. Here input partition p belongs to shard p % N; each shard has its own
-``TransactionCommitter`` and producer, so the shards' transactions run side by side, each
+requests queued behind it. Here each input partition belongs to one of up to N shards; each
+shard has its own ``TransactionCommitter`` and producer, so the shards' transactions run side by side, each
 touching only its partitions' outputs (``AgentRoutes.place`` writes a request's outcomes at the
 request's partition number). Order holds: a key lives in one input partition, so in one shard,
 and each shard commits first in, first out.
@@ -17,7 +17,8 @@ own; ``discard`` reaches every shard (docs/decisions/0007-sharded-commits.md).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 TopicPartitionKey = tuple[str, int]
@@ -34,18 +35,22 @@ class Committer(Protocol):
     def close(self, timeout_s: float = ...) -> None: ...
 
 
-def shard_of(partition: int, shards: int) -> int:
-    """The shard that commits input partition ``partition`` (the one rule, used everywhere)."""
-    return partition % shards
-
-
 class ShardedCommitter:
-    """The committer interface over N shards; messages come tagged (input partition, message)."""
+    """The committer interface over up to ``max_shards`` shards, made on demand by
+    ``new_shard(index)``; messages come tagged (input partition, message).
 
-    def __init__(self, shards: Sequence[Committer]) -> None:
-        if not shards:
-            raise ValueError("at least one shard")
-        self.shards = list(shards)
+    An input partition is given a shard the first time it is seen (a new shard while fewer than
+    ``max_shards`` exist, else the one with the fewest partitions) and keeps it while owned:
+    ``discard`` (a revoke or a loss) forgets it. So an agent that owns three partitions runs
+    three producers, and a partition's messages always go through one shard, in order."""
+
+    def __init__(self, new_shard: Callable[[int], Committer], max_shards: int) -> None:
+        if max_shards < 1:
+            raise ValueError(f"max_shards must be at least 1, got {max_shards}")
+        self.new_shard = new_shard
+        self.max_shards = max_shards
+        self.shards: list[Committer] = []
+        self._shard_of: dict[int, int] = {}  # input partition number -> shard index
 
     @property
     def failures(self) -> int:
@@ -55,26 +60,37 @@ class ShardedCommitter:
     def discarded(self) -> int:
         return sum(s.discarded for s in self.shards)
 
+    def shard_of(self, partition: int) -> int:
+        index = self._shard_of.get(partition)
+        if index is None:
+            if len(self.shards) < self.max_shards:
+                self.shards.append(self.new_shard(len(self.shards)))
+                index = len(self.shards) - 1
+            else:
+                load = Counter(self._shard_of.values())
+                index = min(range(len(self.shards)), key=lambda i: (load[i], i))
+            self._shard_of[partition] = index
+        return index
+
     def submit(self, messages: Sequence[tuple[TopicPartitionKey, Any]], positions: Mapping[TopicPartitionKey, int]) -> None:
         """Each shard gets its partitions' messages (in order) and positions; a shard with
         neither is not disturbed."""
-        n = len(self.shards)
-        if n == 1:
-            self.shards[0].submit(messages, positions)
-            return
-        split_messages: list[list[tuple[TopicPartitionKey, Any]]] = [[] for _ in range(n)]
-        split_positions: list[dict[TopicPartitionKey, int]] = [{} for _ in range(n)]
+        split_messages: dict[int, list[tuple[TopicPartitionKey, Any]]] = {}
+        split_positions: dict[int, dict[TopicPartitionKey, int]] = {}
         for tagged in messages:
-            split_messages[shard_of(tagged[0][1], n)].append(tagged)
+            split_messages.setdefault(self.shard_of(tagged[0][1]), []).append(tagged)
         for tp, position in positions.items():
-            split_positions[shard_of(tp[1], n)][tp] = position
-        for shard, shard_messages, shard_positions in zip(self.shards, split_messages, split_positions):
-            if shard_messages or shard_positions:
-                shard.submit(shard_messages, shard_positions)
+            split_positions.setdefault(self.shard_of(tp[1]), {})[tp] = position
+        for index in sorted(split_messages.keys() | split_positions.keys()):
+            self.shards[index].submit(split_messages.get(index, []), split_positions.get(index, {}))
 
     def discard(self, partitions: Iterable[TopicPartitionKey]) -> int:
+        """Drop what every shard holds for ``partitions``; they may get another shard later."""
         gone = list(partitions)
-        return sum(shard.discard(gone) for shard in self.shards)
+        dropped = sum(shard.discard(gone) for shard in self.shards)
+        for _, partition in gone:
+            self._shard_of.pop(partition, None)
+        return dropped
 
     def flush(self, timeout_s: float = 120.0) -> None:
         """Every shard committed what it was handed (they commit in parallel: one deadline)."""

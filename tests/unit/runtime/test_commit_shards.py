@@ -10,7 +10,7 @@ import pytest
 
 from media_stream.config import Settings
 from media_stream.kafka.messages import OutgoingMessage
-from media_stream.runtime.commit_shards import ShardedCommitter, shard_of
+from media_stream.runtime.commit_shards import ShardedCommitter
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.topics.spec import load_topics
 
@@ -47,45 +47,71 @@ def _tagged(partition: int, name: str) -> tuple[tuple[str, int], OutgoingMessage
     return (REQ, partition), OutgoingMessage("out", name.encode(), b"v")
 
 
+def _sharded(max_shards: int) -> tuple[ShardedCommitter, list[RecordingCommitter]]:
+    made: list[RecordingCommitter] = []
+
+    def new_shard(index: int) -> RecordingCommitter:
+        assert index == len(made)
+        made.append(RecordingCommitter())
+        return made[-1]
+
+    return ShardedCommitter(new_shard, max_shards), made
+
+
 def test_each_shard_gets_only_its_partitions_messages_and_positions_in_order() -> None:
-    shards = [RecordingCommitter() for _ in range(3)]
-    committer = ShardedCommitter(shards)
+    committer, shards = _sharded(3)
     messages = [_tagged(p, f"{p}-{i}") for i in range(3) for p in range(6)]
     committer.submit(messages, {(REQ, p): 10 + p for p in range(6)})
-    for index, shard in enumerate(shards):
+    assert len(shards) == 3
+    seen: set[int] = set()
+    for shard in shards:
         [(got, positions)] = shard.submitted
-        assert {tp[1] for tp, _ in got} == {p for p in range(6) if p % 3 == index}
-        assert set(positions) == {(REQ, p) for p in range(6) if p % 3 == index}
-        for p in {tp[1] for tp, _ in got}:  # a partition's messages keep their order
+        mine = {tp[1] for tp, _ in got}
+        assert len(mine) == 2 and not mine & seen  # 6 partitions over 3 shards, each in one
+        seen |= mine
+        assert set(positions) == {(REQ, p) for p in mine}
+        for p in mine:  # a partition's messages keep their order
             assert [m.key for tp, m in got if tp[1] == p] == [f"{p}-{i}".encode() for i in range(3)]
+    assert seen == set(range(6))
 
 
-def test_a_shard_with_nothing_is_not_disturbed() -> None:
-    shards = [RecordingCommitter() for _ in range(4)]
-    ShardedCommitter(shards).submit([_tagged(5, "a")], {(REQ, 5): 3})
-    assert [len(s.submitted) for s in shards] == [0, 1, 0, 0]
+def test_a_partition_keeps_its_shard_and_shards_are_made_only_when_needed() -> None:
+    committer, shards = _sharded(4)
+    committer.submit([_tagged(5, "a")], {(REQ, 5): 3})
+    assert len(shards) == 1  # one partition owned: one producer
+    committer.submit([_tagged(7, "b")], {})
+    committer.submit([_tagged(5, "c")], {(REQ, 5): 4})
+    assert len(shards) == 2
+    assert [[m.key for _, m in msgs] for msgs, _ in shards[0].submitted] == [[b"a"], [b"c"]]
+    assert [[m.key for _, m in msgs] for msgs, _ in shards[1].submitted] == [[b"b"]]
+
+
+def test_past_the_cap_a_new_partition_goes_to_the_least_loaded_shard() -> None:
+    committer, shards = _sharded(2)
+    for p in (0, 1, 2):
+        committer.submit([_tagged(p, str(p))], {})
+    assert len(shards) == 2
+    committer.discard([(REQ, 0), (REQ, 2)])  # shard 0 holds nothing now
+    committer.submit([_tagged(9, "9")], {})
+    assert shards[0].submitted[-1][0][0][0] == (REQ, 9)
 
 
 def test_discard_and_flush_reach_every_shard() -> None:
-    shards = [RecordingCommitter() for _ in range(2)]
-    committer = ShardedCommitter(shards)
+    committer, shards = _sharded(2)
+    committer.submit([_tagged(1, "a"), _tagged(2, "b")], {})
     assert committer.discard([(REQ, 1), (REQ, 2)]) == 4
     assert all(s.discarded_partitions == [{(REQ, 1), (REQ, 2)}] for s in shards)
     committer.flush(5.0)
     assert all(len(s.flushed) == 1 and 0 < s.flushed[0] <= 5.0 for s in shards)
 
 
-def test_one_shard_passes_everything_through() -> None:
-    shard = RecordingCommitter()
+def test_one_shard_takes_everything_in_order() -> None:
+    committer, shards = _sharded(1)
     messages = [_tagged(p, str(p)) for p in range(12)]
-    ShardedCommitter([shard]).submit(messages, {(REQ, 0): 1})
-    assert shard.submitted == [(messages, {(REQ, 0): 1})]
-
-
-def test_shard_of_is_stable_and_covers_every_shard() -> None:
-    assert [shard_of(p, 4) for p in range(8)] == [0, 1, 2, 3, 0, 1, 2, 3]
+    committer.submit(messages, {(REQ, 0): 1})
+    assert shards[0].submitted == [(messages, {(REQ, 0): 1})]
     with pytest.raises(ValueError):
-        ShardedCommitter([])
+        ShardedCommitter(lambda i: RecordingCommitter(), 0)
 
 
 def test_outcomes_are_placed_at_the_requests_partition_and_dead_letters_are_not() -> None:
