@@ -19,6 +19,7 @@ per request from sent to its BatchCompleted visible.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -78,7 +79,7 @@ def _routes(settings: Settings, names: dict[str, str]) -> AgentRoutes:
         requests=names["requests"], dead_letters=names["dlq"], job_status=names["status"], job_failed=names["failed"],
         control=names["control"], dedupe=names["dedupe"], progress=names["progress"],
         request_types=("ImageRequested", "StoryboardRequested"), image_ready=names["ready"], batch_completed=names["batch"],
-        copartitioned=frozenset(names[role] for role, r in ROLES.items() if group and declared.by_role(r).copartition == group),
+        copartitioned=tuple(names[role] for role, r in ROLES.items() if group and declared.by_role(r).copartition == group),
     )
 
 
@@ -149,7 +150,7 @@ def measure(settings: Settings, bootstrap: str, admin: TopicAdmin, processor: Pr
     names = _create_topics(settings, admin, run)
     group = f"bench-{processor.name}-{run}"
     routes = _routes(settings, names)
-    spec = {"bootstrap": bootstrap, "group": group, "routes": {**routes.__dict__, "copartitioned": sorted(routes.copartitioned)}, "source": names["requests"],
+    spec = {"bootstrap": bootstrap, "group": group, "routes": dataclasses.asdict(routes), "source": names["requests"],
             "topics": {"status": names["status"], "ready": names["ready"], "batch": names["batch"], "dedupe": names["dedupe"]},
             "status_partition": "request" if routes.job_status in routes.copartitioned else "key", **processor.spec}  # as AgentRoutes.place
     if processor.name == "bare":

@@ -31,7 +31,7 @@ def main(spec_json: str) -> None:
     settings.worker.max_batch_size = 64  # the null renderer batches anything
     known = {f.name for f in dataclasses.fields(AgentRoutes)}  # an earlier tree knows fewer fields
     given = {k: v for k, v in spec["routes"].items() if k in known}
-    routes = AgentRoutes(**{**given, "request_types": tuple(given["request_types"]), **({"copartitioned": frozenset(given["copartitioned"])} if "copartitioned" in given else {})})
+    routes = AgentRoutes(**{**given, "request_types": tuple(given["request_types"])})
     agent = build_agent(settings, "image", spec["bootstrap"], spec["group"], routes, NullRenderer(), MemoryStore())
     signal.signal(signal.SIGTERM, lambda *_: agent.stopping.set())
     profile = os.environ.get("MEDIA_STREAM_BENCH_PROFILE")  # a cProfile dump of the agent's thread

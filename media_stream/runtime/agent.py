@@ -24,6 +24,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from media_stream.config import Settings
@@ -37,6 +38,7 @@ from media_stream.observability.health import AgentHealth
 from media_stream.observability.logging_setup import job_fields, message_fields
 from media_stream.observability.metrics import AgentMetrics, backend_label
 from media_stream.runtime.cancels import RememberedCancels, applies
+from media_stream.runtime.commit_shards import ShardedCommitter
 from media_stream.runtime.committer import Tagged, TransactionCommitter
 from media_stream.runtime.control_feed import ControlEvent, ControlFeed, RejectedControl
 from media_stream.runtime.dead_letters import control_dead_letter_message, dead_letter_messages
@@ -87,6 +89,7 @@ class Agent:
         characters: KafkaCharacterRegistry | None = None,
         metrics: AgentMetrics | None = None,
         health: AgentHealth | None = None,
+        shard_producer: Callable[[int], TransactionalProducer] | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics or AgentMetrics(medium.name, backend_label(medium), gpu=False)
@@ -118,8 +121,16 @@ class Agent:
         self.stopping = threading.Event()
         self.renders = RenderThread(self._render_batch, deadline_s=settings.worker.render_deadline_s)
         self.consumer: EventConsumer = consumer_factory(self._on_assign, self._on_revoke, self._on_lost)
-        self.committer = TransactionCommitter(producer, on_commit=self._committed, on_abort=lambda: self.metrics.transaction(committed=False))
+        self.producers = [producer]  # one per commit shard, shard 0 first (runtime/commit_shards.py)
+        self.shard_producer = shard_producer
+        self.committer = ShardedCommitter(self._new_shard, settings.worker.commit_shards if shard_producer else 1)
         self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "control_dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0, "lost": 0, "transactions": 0, "storage_holds": 0, "unowned": 0, "discarded": 0, "pauses": 0}
+
+    def _new_shard(self, index: int) -> TransactionCommitter:
+        if index:
+            assert self.shard_producer is not None
+            self.producers.append(self.shard_producer(index))
+        return TransactionCommitter(self.producers[index], on_commit=self._committed, on_abort=lambda: self.metrics.transaction(committed=False))
 
     # ---- the loop -------------------------------------------------------------------------
 
@@ -146,7 +157,8 @@ class Agent:
                 self.consumer.close()  # leaves the group; revocation commits what is finished
             finally:
                 self.committer.close(max(self._time_left(), 1.0))
-                self.producer.close()
+                for producer in self.producers:
+                    producer.close()
 
     def _time_left(self) -> float:
         return 0.0 if self.shutdown_deadline is None else max(0.0, self.shutdown_deadline - time.monotonic())
@@ -480,7 +492,7 @@ class Agent:
             if self.committer.stale:  # a transaction failed: it is retried with the metadata of now
                 self.committer.refresh(self.consumer.member_metadata())
             return
-        messages = [m for m in self.pending if m[0] in self.assigned]
+        messages = [(tp, self.routes.place(m, tp[1])) for tp, m in self.pending if tp in self.assigned]  # at the request's partition
         if len(messages) < len(self.pending):
             self.counters["discarded"] += len(self.pending) - len(messages)
             log.info("dropping %d messages of partitions no longer owned", len(self.pending) - len(messages))

@@ -25,12 +25,17 @@ TopicPartitionKey = tuple[str, int]
 
 
 class Committer(Protocol):
+    """What ``TransactionCommitter`` offers the loop (runtime/committer.py)."""
+
     failures: int
     discarded: int
 
-    def submit(self, messages: Sequence[Any], positions: Mapping[TopicPartitionKey, int]) -> None: ...
+    @property
+    def stale(self) -> bool: ...
+    def refresh(self, group_metadata: Any) -> None: ...
+    def submit(self, messages: Sequence[Any], positions: Mapping[TopicPartitionKey, int], group_metadata: Any) -> None: ...
     def discard(self, partitions: Iterable[TopicPartitionKey]) -> int: ...
-    def flush(self, timeout_s: float = ...) -> None: ...
+    def flush(self, timeout_s: float = ..., group_metadata: Callable[[], Any] | None = ...) -> None: ...
     def check(self) -> None: ...
     def close(self, timeout_s: float = ...) -> None: ...
 
@@ -72,17 +77,31 @@ class ShardedCommitter:
             self._shard_of[partition] = index
         return index
 
-    def submit(self, messages: Sequence[tuple[TopicPartitionKey, Any]], positions: Mapping[TopicPartitionKey, int]) -> None:
-        """Each shard gets its partitions' messages (in order) and positions; a shard with
-        neither is not disturbed."""
+    @property
+    def stale(self) -> bool:
+        """A shard's last try failed and it waits for the group metadata of now."""
+        return any(s.stale for s in self.shards)
+
+    def refresh(self, group_metadata: Any) -> None:
+        for shard in self.shards:
+            if shard.stale:
+                shard.refresh(group_metadata)
+
+    def submit(self, messages: Sequence[tuple[TopicPartitionKey, Any]], positions: Mapping[TopicPartitionKey, int], group_metadata: Any) -> None:
+        """Each shard gets its partitions' messages (in order) and positions with the group
+        metadata of now; a shard with neither is not disturbed, unless it waits for metadata."""
         split_messages: dict[int, list[tuple[TopicPartitionKey, Any]]] = {}
         split_positions: dict[int, dict[TopicPartitionKey, int]] = {}
         for tagged in messages:
             split_messages.setdefault(self.shard_of(tagged[0][1]), []).append(tagged)
         for tp, position in positions.items():
             split_positions.setdefault(self.shard_of(tp[1]), {})[tp] = position
-        for index in sorted(split_messages.keys() | split_positions.keys()):
-            self.shards[index].submit(split_messages.get(index, []), split_positions.get(index, {}))
+        touched = split_messages.keys() | split_positions.keys()
+        for index, shard in enumerate(self.shards):
+            if index in touched:
+                shard.submit(split_messages.get(index, []), split_positions.get(index, {}), group_metadata)
+            elif shard.stale:
+                shard.refresh(group_metadata)
 
     def discard(self, partitions: Iterable[TopicPartitionKey]) -> int:
         """Drop what every shard holds for ``partitions``; they may get another shard later."""
@@ -92,11 +111,11 @@ class ShardedCommitter:
             self._shard_of.pop(partition, None)
         return dropped
 
-    def flush(self, timeout_s: float = 120.0) -> None:
+    def flush(self, timeout_s: float = 120.0, group_metadata: Callable[[], Any] | None = None) -> None:
         """Every shard committed what it was handed (they commit in parallel: one deadline)."""
         deadline = time.monotonic() + timeout_s
         for shard in self.shards:
-            shard.flush(max(deadline - time.monotonic(), 0.001))
+            shard.flush(max(deadline - time.monotonic(), 0.001), group_metadata)
 
     def check(self) -> None:
         for shard in self.shards:

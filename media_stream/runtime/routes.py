@@ -25,12 +25,12 @@ class AgentRoutes:
     audio_ready: str | None = None
     character_registry: str | None = None
     control_dead_letters: str | None = None  # None: bad control messages are logged only
-    copartitioned: frozenset[str] = frozenset()  # topics written at the request's partition number
+    copartitioned: tuple[str, ...] = ()  # topics written at the request's partition number
 
     @classmethod
     def from_topics(cls, topics: TopicsFile, medium: str = "image") -> AgentRoutes:
         requests = topics.by_role(MEDIA_REQUEST_ROLES[medium])
-        together = frozenset(t.name for t in topics.topics if requests.copartition and t.copartition == requests.copartition)
+        together = tuple(t.name for t in topics.topics if requests.copartition and t.copartition == requests.copartition)
         return cls(
             requests=requests.name,
             dead_letters=topics.name(f"{requests.role}_dlq"),

@@ -60,6 +60,8 @@ def main(spec_json: str) -> None:
     settings.worker.poll_timeout_s = 0.05
     settings.worker.session_timeout_ms = spec.get("session_timeout_ms", settings.worker.session_timeout_ms)
     settings.worker.transaction_timeout_ms = spec.get("transaction_timeout_ms", settings.worker.transaction_timeout_ms)
+    if spec.get("hold_commit"):
+        settings.worker.commit_shards = 1  # hold_a_commit wraps the one producer: every transaction goes through it
     routes = AgentRoutes(**{**spec["routes"], "request_types": tuple(spec["routes"]["request_types"])})
     renderer = ScriptedRenderer(Path(spec["render_log"]), default_delay_s=spec["delay_s"])
     agent = build_agent(settings, "image", spec["bootstrap"], spec["group"], routes, renderer, FilesystemStore(spec["storage_root"]))

@@ -24,16 +24,23 @@ class RecordingCommitter:
         self.flushed: list[float] = []
         self.failures = 0
         self.discarded = 0
+        self.stale = False
+        self.metadata: list[Any] = []
 
-    def submit(self, messages: Sequence[Any], positions: Mapping[tuple[str, int], int]) -> None:
+    def refresh(self, group_metadata: Any) -> None:
+        self.metadata.append(group_metadata)
+        self.stale = False
+
+    def submit(self, messages: Sequence[Any], positions: Mapping[tuple[str, int], int], group_metadata: Any) -> None:
         self.submitted.append((list(messages), dict(positions)))
+        self.metadata.append(group_metadata)
 
     def discard(self, partitions: Iterable[tuple[str, int]]) -> int:
         gone = set(partitions)
         self.discarded_partitions.append(gone)
         return len(gone)
 
-    def flush(self, timeout_s: float = 120.0) -> None:
+    def flush(self, timeout_s: float = 120.0, group_metadata: Any = None) -> None:
         self.flushed.append(timeout_s)
 
     def check(self) -> None:
@@ -61,7 +68,7 @@ def _sharded(max_shards: int) -> tuple[ShardedCommitter, list[RecordingCommitter
 def test_each_shard_gets_only_its_partitions_messages_and_positions_in_order() -> None:
     committer, shards = _sharded(3)
     messages = [_tagged(p, f"{p}-{i}") for i in range(3) for p in range(6)]
-    committer.submit(messages, {(REQ, p): 10 + p for p in range(6)})
+    committer.submit(messages, {(REQ, p): 10 + p for p in range(6)}, "md")
     assert len(shards) == 3
     seen: set[int] = set()
     for shard in shards:
@@ -77,10 +84,11 @@ def test_each_shard_gets_only_its_partitions_messages_and_positions_in_order() -
 
 def test_a_partition_keeps_its_shard_and_shards_are_made_only_when_needed() -> None:
     committer, shards = _sharded(4)
-    committer.submit([_tagged(5, "a")], {(REQ, 5): 3})
+    committer.submit([_tagged(5, "a")], {(REQ, 5): 3}, "md")
     assert len(shards) == 1  # one partition owned: one producer
-    committer.submit([_tagged(7, "b")], {})
-    committer.submit([_tagged(5, "c")], {(REQ, 5): 4})
+    assert shards[0].metadata == ["md"]
+    committer.submit([_tagged(7, "b")], {}, "md")
+    committer.submit([_tagged(5, "c")], {(REQ, 5): 4}, "md")
     assert len(shards) == 2
     assert [[m.key for _, m in msgs] for msgs, _ in shards[0].submitted] == [[b"a"], [b"c"]]
     assert [[m.key for _, m in msgs] for msgs, _ in shards[1].submitted] == [[b"b"]]
@@ -89,16 +97,26 @@ def test_a_partition_keeps_its_shard_and_shards_are_made_only_when_needed() -> N
 def test_past_the_cap_a_new_partition_goes_to_the_least_loaded_shard() -> None:
     committer, shards = _sharded(2)
     for p in (0, 1, 2):
-        committer.submit([_tagged(p, str(p))], {})
+        committer.submit([_tagged(p, str(p))], {}, "md")
     assert len(shards) == 2
     committer.discard([(REQ, 0), (REQ, 2)])  # shard 0 holds nothing now
-    committer.submit([_tagged(9, "9")], {})
+    committer.submit([_tagged(9, "9")], {}, "md")
     assert shards[0].submitted[-1][0][0][0] == (REQ, 9)
+
+
+def test_a_shard_waiting_for_metadata_gets_it_though_nothing_is_its() -> None:
+    committer, shards = _sharded(2)
+    committer.submit([_tagged(0, "a"), _tagged(1, "b")], {}, "gen-1")
+    shards[1].stale = True  # its last try failed
+    assert committer.stale
+    committer.submit([_tagged(0, "c")], {}, "gen-2")
+    assert shards[1].metadata == ["gen-1", "gen-2"] and len(shards[1].submitted) == 1
+    assert not committer.stale
 
 
 def test_discard_and_flush_reach_every_shard() -> None:
     committer, shards = _sharded(2)
-    committer.submit([_tagged(1, "a"), _tagged(2, "b")], {})
+    committer.submit([_tagged(1, "a"), _tagged(2, "b")], {}, "md")
     assert committer.discard([(REQ, 1), (REQ, 2)]) == 4
     assert all(s.discarded_partitions == [{(REQ, 1), (REQ, 2)}] for s in shards)
     committer.flush(5.0)
@@ -108,7 +126,7 @@ def test_discard_and_flush_reach_every_shard() -> None:
 def test_one_shard_takes_everything_in_order() -> None:
     committer, shards = _sharded(1)
     messages = [_tagged(p, str(p)) for p in range(12)]
-    committer.submit(messages, {(REQ, 0): 1})
+    committer.submit(messages, {(REQ, 0): 1}, "md")
     assert shards[0].submitted == [(messages, {(REQ, 0): 1})]
     with pytest.raises(ValueError):
         ShardedCommitter(lambda i: RecordingCommitter(), 0)
