@@ -44,7 +44,8 @@ def pipeline(
     requests: int = typer.Option(2000, help="Requests in the throughput burst."),
     projects: int = typer.Option(100, help="Distinct projects (message keys)."),
     rates: str = typer.Option("50,200,500", help="Paced runs (5 s each), requests per second, comma-separated."),
-    baseline_ref: str = typer.Option(None, "--baseline-ref", help="Also measure our agent as it was at this git ref (before/after)."),
+    baseline_ref: str = typer.Option("", "--baseline-ref", help="Also measure our agent as it was at these git refs, comma-separated (before/after)."),
+    commit_shards: str = typer.Option("", "--commit-shards", help="Also measure ours with these worker.commit_shards values, comma-separated."),
     peer: bool = typer.Option(True, "--peer/--no-peer", help="Measure the Quix Streams peer (its own venv under ~/.media-stream/peers)."),
     ordering: bool = typer.Option(True, "--ordering/--no-ordering", help="Also run the key-ordering benchmark."),
     as_json: bool = typer.Option(True, "--json/--no-json", help="Last line: one JSON object."),
@@ -59,7 +60,9 @@ def pipeline(
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     paced = tuple(float(r) for r in rates.split(",") if r.strip())
-    result = pipeline_benchmark(get_settings(), requests, projects, paced, baseline_ref=baseline_ref, peer=peer, ordering=ordering)
+    refs = tuple(r.strip() for r in baseline_ref.split(",") if r.strip())
+    shards = tuple(int(n) for n in commit_shards.split(",") if n.strip())
+    result = pipeline_benchmark(get_settings(), requests, projects, paced, baseline_refs=refs, peer=peer, ordering=ordering, commit_shards=shards)
     typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
 
 

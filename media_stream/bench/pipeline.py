@@ -9,7 +9,8 @@ fresh topics shaped as in topics.yaml, and consumes ImageRequested keyed by P pr
 - same_messages: that loop publishing what our agent publishes, to the same topics and
   partitions (``same_messages``): ``ratio_same_messages`` measures our runtime, not our design;
 - peer_quix: a Quix Streams app, exactly-once, 100 ms commit interval, the same messages;
-- baseline (``--baseline-ref``): our agent as it was at that git ref, for before/after figures.
+- baselines (``--baseline-ref A,B``): our agent as it was at those git refs (before/after);
+- ours with other ``worker.commit_shards`` (``--commit-shards 1,2``), side by side.
 
 Each processor first answers a warm-up (so its group has joined and its producer is ready), then
 a burst of N requests: throughput is N / (last outcome visible to a read_committed reader -
@@ -243,16 +244,19 @@ def _baseline_tree(ref: str, into: Path) -> Path:
     return into
 
 
-def processors(settings: Settings, temp: Path, baseline_ref: str | None, peer: bool) -> list[Processor]:
+def processors(settings: Settings, temp: Path, baseline_refs: tuple[str, ...], peer: bool, commit_shards: tuple[int, ...] = ()) -> list[Processor]:
     python = sys.executable
     found = [
         Processor("ours", [python, str(AGENT_SCRIPT)], "batch", env={"PYTHONPATH": str(PROJECT_ROOT)}),
         Processor("bare", [python, "-m", "media_stream.bench.pipeline_loops"], "bare", MESSAGES_PER_REQUEST, spec={"kind": "bare"}),
         Processor("same_messages", [python, "-m", "media_stream.bench.pipeline_loops"], "batch", spec={"kind": "same"}),
     ]
-    if baseline_ref:
-        tree = _baseline_tree(baseline_ref, temp / "baseline")
-        found.append(Processor("baseline", [python, str(AGENT_SCRIPT)], "batch", env={"PYTHONPATH": str(tree)}))
+    for n, ref in enumerate(baseline_refs):
+        tree = _baseline_tree(ref, temp / f"baseline-{n}")
+        found.append(Processor(f"baseline:{ref}", [python, str(AGENT_SCRIPT)], "batch", env={"PYTHONPATH": str(tree)}))
+    for shards in commit_shards:
+        found.append(Processor(f"commit_shards:{shards}", [python, str(AGENT_SCRIPT)], "batch",
+                               env={"PYTHONPATH": str(PROJECT_ROOT), "MEDIA_STREAM_WORKER__COMMIT_SHARDS": str(shards)}))
     if peer:
         from media_stream.bench.peers import quix_python
 
@@ -261,8 +265,8 @@ def processors(settings: Settings, temp: Path, baseline_ref: str | None, peer: b
     return found
 
 
-def pipeline_benchmark(settings: Settings, requests: int, projects: int, rates: tuple[float, ...], baseline_ref: str | None = None,
-                       peer: bool = True, ordering: bool = True) -> dict[str, Any]:
+def pipeline_benchmark(settings: Settings, requests: int, projects: int, rates: tuple[float, ...], baseline_refs: tuple[str, ...] = (),
+                       peer: bool = True, ordering: bool = True, commit_shards: tuple[int, ...] = ()) -> dict[str, Any]:
     from media_stream.dev.local_kafka import LocalKafka
 
     results: dict[str, Figures] = {}
@@ -275,12 +279,12 @@ def pipeline_benchmark(settings: Settings, requests: int, projects: int, rates: 
             bootstrap = broker.start().bootstrap
             stack.callback(broker.stop)
         admin = TopicAdmin(settings, bootstrap)
-        for processor in processors(settings, temp, baseline_ref, peer):
+        for processor in processors(settings, temp, baseline_refs, peer, commit_shards):
             results[processor.name] = measure(settings, bootstrap, admin, processor, requests, projects, rates)
-    return _report(results, requests, projects, rates, baseline_ref, ordering)
+    return _report(results, requests, projects, rates, ordering)
 
 
-def _report(results: dict[str, Figures], requests: int, projects: int, rates: tuple[float, ...], baseline_ref: str | None, ordering: bool) -> dict[str, Any]:
+def _report(results: dict[str, Figures], requests: int, projects: int, rates: tuple[float, ...], ordering: bool) -> dict[str, Any]:
     ours, bare, same = results["ours"], results["bare"], results["same_messages"]
     middle = f"{rates[len(rates) // 2]:g}" if rates else None
 
@@ -311,8 +315,10 @@ def _report(results: dict[str, Figures], requests: int, projects: int, rates: tu
         quix = results["peer_quix"]
         report["peer_quix"] = {**summary(quix), "p99_ms": quix.paced.get(middle, {}).get("p99_ms") if middle else None,
                                "processing_guarantee": "exactly-once", "commit_interval_s": 0.1}
-    if baseline_ref:
-        report["baseline"] = {"ref": baseline_ref, **summary(results["baseline"])}
+    for name, figures in results.items():
+        kind, _, value = name.partition(":")
+        if kind in ("baseline", "commit_shards"):
+            report.setdefault(kind, {})[value] = summary(figures)
     if ordering:
         from media_stream.bench.ordering import ordering_benchmark
 

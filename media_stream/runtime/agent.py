@@ -59,7 +59,8 @@ from media_stream.state.character_registry import KafkaCharacterRegistry
 from media_stream.state.records import JobProgress, RequestHandled, handled_key, progress_key
 
 log = logging.getLogger(__name__)
-RENDER_WAIT_S = 0.01  # a turn with renders in flight waits this long for one to finish, then polls again
+RENDER_WAIT_S = 0.01  # the shortest wait of a turn while a batch renders (see _wait_s)
+RENDER_WAIT_SHARE = 0.1  # ... and the longest, as a share of how long the batch has rendered so far
 DEDUPE_SWEEP_S = 60.0  # how often the dedupe table is swept for rows past the window
 REVOKE_FLUSH_S = 30.0  # how long a revoke waits for the finished work to commit before handing over
 CLOSE_RESERVE_S = 5.0  # of shutdown_timeout_s, kept for leaving the group and the last commit
@@ -165,8 +166,10 @@ class Agent:
 
     def turn(self) -> None:
         rendering = self.renders.in_flight > 0
+        wait = 0.0 if self.renders.has_results() else self._wait_s(rendering)
+        full = rendering and not self.renders.has_room()  # nothing new can start: wait on the render, not on Kafka
         room = self.settings.worker.in_flight_window - len(self.scheduler)
-        for message in self.consumer.consume(max(1, min(self.settings.worker.max_poll_records, room)), self._poll_timeout(rendering)):
+        for message in self.consumer.consume(max(1, min(self.settings.worker.max_poll_records, room)), 0.0 if full else wait):
             self._accept(message)
         if self.control is not None:
             for event in self.control.drain():
@@ -174,7 +177,7 @@ class Agent:
                     self._dead_letter_control(event)
                 else:
                     self._cancel(event)
-        finished = self.renders.collect(timeout_s=RENDER_WAIT_S if rendering else 0.0)
+        finished = self.renders.collect(timeout_s=wait if full else 0.0)
         if self.characters is not None:  # identities fixed on the render thread go first, if still owned
             owned = {p for t, p in self.assigned if t == self.routes.requests}
             self.pending += [((self.routes.requests, p), m) for p, m in self.characters.drain(owned)]
@@ -209,11 +212,23 @@ class Agent:
                 depth[job.key] = depth.get(job.key, 0) + 1
             self.metrics.sample(len(self.scheduler), depth, self.consumer.lag(self.assigned))
 
-    def _poll_timeout(self, rendering: bool) -> float:
-        """Block in poll only when there is nothing else to do (or until a backoff ends)."""
+    def _wait_s(self, rendering: bool) -> float:
+        """How long a turn may block, in poll or (render thread full) on the render thread, before
+        something is due: a retry backoff's end, a storage hold's end, the idle poll timeout. While
+        a batch renders, a render finishing does not wake a poll, so the wait is also bounded by a
+        tenth of how long the batch has rendered (10 ms at least): a finished step waits ~10% of
+        its render time at most, and a loop beside a render of seconds turns a few times a second,
+        not at 100 Hz. A render thread that is full wakes the wait itself."""
         idle = self.settings.worker.poll_timeout_s
         if rendering:
-            return 0.0
+            now = time.monotonic()
+            bound = min(idle, max(RENDER_WAIT_S, RENDER_WAIT_SHARE * self.renders.rendering_for()))
+            wakeup = self.scheduler.next_wakeup()
+            if wakeup is not None:
+                bound = min(bound, max(0.0, wakeup - now))
+            if self.hold_until > now:
+                bound = min(bound, self.hold_until - now)
+            return bound
         held = self.hold_until - time.monotonic()
         if held > 0:
             return min(idle, held)
