@@ -143,6 +143,11 @@ class TransactionalProducer:
             yield
             positions = _next_offsets(consumed) + [TopicPartition(t, p, o) for (t, p), o in (offsets or {}).items()]
             if positions:
+                # The records reach the broker before the generation check: a transaction that
+                # passes it has its records in the log before a new generation (and a new owner's
+                # restore, which reads to the high watermark) exists.
+                if self._producer.flush(30):
+                    raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "records not delivered within 30s"))
                 self._producer.send_offsets_to_transaction(positions, group_metadata, 30)
             self._producer.commit_transaction(60)
         except BaseException:

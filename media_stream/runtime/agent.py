@@ -32,7 +32,6 @@ from media_stream.domain.errors import PermanentError, RenderCancelled, Retriabl
 from media_stream.domain.outcomes import JobStatus, JobStatusChanged
 from media_stream.kafka.consumer import EventConsumer
 from media_stream.kafka.messages import ConsumedMessage, OutgoingMessage
-from media_stream.kafka.partition_reader import end_offsets, read_to_end
 from media_stream.kafka.producer import TransactionalProducer
 from media_stream.observability.health import AgentHealth
 from media_stream.observability.logging_setup import job_fields, message_fields
@@ -48,13 +47,14 @@ from media_stream.runtime.medium import Medium
 from media_stream.runtime.offsets import OffsetLedger
 from media_stream.runtime.render_faults import render_isolating_failures
 from media_stream.runtime.render_observed import render_observed
+from media_stream.runtime.rebalance import PartitionHandover
 from media_stream.runtime.render_thread import RenderThread
 from media_stream.runtime.retry import RetryPolicy
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.runtime.scheduler import Job, KeyScheduler
 from media_stream.runtime.tracing import JobSpan, child_traceparent
 from media_stream.serde.codec import EventCodec
-from media_stream.state.changelog import ChangelogTable, TableSpec, restore_tables
+from media_stream.state.changelog import ChangelogTable, TableSpec
 from media_stream.state.character_registry import KafkaCharacterRegistry
 from media_stream.state.records import JobProgress, RequestHandled, handled_key, progress_key
 
@@ -62,7 +62,6 @@ log = logging.getLogger(__name__)
 RENDER_WAIT_S = 0.01  # the shortest wait of a turn while a batch renders (see _wait_s)
 RENDER_WAIT_SHARE = 0.1  # ... and the longest, as a share of how long the batch has rendered so far
 DEDUPE_SWEEP_S = 60.0  # how often the dedupe table is swept for rows past the window
-REVOKE_FLUSH_S = 30.0  # how long a revoke waits for the finished work to commit before handing over
 CLOSE_RESERVE_S = 5.0  # of shutdown_timeout_s, kept for leaving the group and the last commit
 
 
@@ -75,7 +74,7 @@ class Settled:
     note: str | None = None
 
 
-class Agent:
+class Agent(PartitionHandover):
     def __init__(
         self,
         settings: Settings,
@@ -285,7 +284,7 @@ class Agent:
         if self.characters is not None:
             self.characters.locate(request.project_id, message.partition)
         self.counters["accepted"] += 1
-        if self.cancelled.take(request.job_id, request.project_id, message.timestamp_ms):
+        if self.cancelled.take(request.job_id, request.project_id, request.render_version, message.timestamp_ms):
             job.cancel_requested = True  # never rendered; ends in the project's order
             job.cancel_note = "cancelled before it started"
             self.scheduler.enqueue(job)
@@ -381,7 +380,7 @@ class Agent:
                 self.metrics.retries.inc()
                 job.not_before = time.monotonic() + delay
                 return
-            job.failures.append(self.medium.step_failure(job, f"gave up after {job.attempts} attempts: {result}"))
+            job.failures.append(self.medium.step_failure(job, f"gave up after {job.attempts} attempts: {type(result).__name__}: {result}"))
         elif isinstance(result, BaseException):
             job.failures.append(self.medium.step_failure(job, f"{type(result).__name__}: {result}"))
         else:
@@ -449,7 +448,7 @@ class Agent:
         cancel = event.cancel
         jobs = [
             j for j in self.scheduler.find_all(cancel.job_id)
-            if j.key == cancel.project_id and j.settled is None and applies(j.message.timestamp_ms, event.timestamp_ms)
+            if j.key == cancel.project_id and j.settled is None and applies(j.request.render_version, j.message.timestamp_ms, event.timestamp_ms)
         ]
         for job in jobs:
             if not job.cancel_requested and not job.running and job is not self._head(job):
@@ -530,82 +529,6 @@ class Agent:
         elif self.paused and not held and len(self.scheduler) <= window // 2:
             self.consumer.resume(self.assigned)
             self.paused = False
-
-    # ---- rebalancing ------------------------------------------------------------------------------
-
-    def _on_assign(self, partitions: list[tuple[str, int]]) -> None:
-        """Restore the state of the new partitions, having waited out the transactions their
-        previous owner left open (each changelog is read until its last stable offset reaches the
-        high watermark seen now), and fence every transaction from now on with their positions."""
-        numbers = sorted(p for t, p in partitions if t == self.routes.requests)
-        inputs = [(self.routes.requests, p) for p in numbers]
-        wanted = [(table.topic, p) for table in self.tables for p in numbers]
-        ends = end_offsets(self.settings, self.bootstrap, wanted + inputs)
-        read = read_to_end(self.settings, self.bootstrap, wanted, timeout_s=self._restore_timeout_s(), until={tp: ends[tp][1] for tp in wanted})
-        counts = restore_tables(self.tables, numbers, lambda topic, p: read[(topic, p)])
-        committed = self.consumer.committed(inputs)
-        for tp in inputs:
-            position = committed.get(tp)
-            self.ledger.start(tp, position if position is not None else ends[tp][0])
-        self.assigned.update(partitions)
-        log.info("assigned %s; restored %s", numbers, counts)
-        self.next_dedupe_sweep = 0.0  # restored rows past the window are dropped next turn
-        self.counters["assigned"] += 1  # after the restore: the agent is ready for these partitions
-        self.metrics.rebalance("assign")
-        self.health.partitions = self._request_partitions()
-        self.health.in_group = True
-        if self.paused:
-            self.consumer.pause(partitions)
-
-    def _restore_timeout_s(self) -> float:
-        """Long enough for the coordinator to abort a transaction its owner abandoned."""
-        return max(60.0, 2 * self.settings.worker.transaction_timeout_ms / 1000 + 10.0)
-
-    def _on_revoke(self, partitions: list[tuple[str, int]]) -> None:
-        """A clean handover: what is finished is committed while these partitions are still ours
-        (the new owner waits for it), the rest is dropped and redone by the new owner."""
-        self.counters["revoked"] += 1
-        self.metrics.rebalance("revoke")
-        self._commit()
-        timeout = max(self._time_left(), 1.0) if self.shutdown_deadline is not None else REVOKE_FLUSH_S
-        try:
-            self.committer.flush(timeout, self.consumer.member_metadata)
-        except TimeoutError as exc:
-            log.warning("revoke of %s: %s; the rest is dropped, the next owner redoes it", sorted(p for _, p in partitions), exc)
-        self._release(partitions, "revoked")
-
-    def _on_lost(self, partitions: list[tuple[str, int]]) -> None:
-        """The group moved on without us (a pause past the session timeout, a network cut):
-        nothing of these partitions is ours to publish any more. Everything held for them is
-        dropped; the agent stays a member (librdkafka rejoins) and restores what it gets next."""
-        self.counters["lost"] += 1
-        self.metrics.rebalance("lost")
-        self.health.in_group = False
-        self._release(partitions, "lost")
-
-    def _release(self, partitions: list[tuple[str, int]], why: str) -> None:
-        gone = set(partitions)
-        numbers = sorted(p for t, p in gone if t == self.routes.requests)
-        self.assigned.difference_update(gone)  # first: nothing of theirs is accepted or handed over now
-        kept = [m for m in self.pending if m[0] not in gone]
-        pending, self.pending = len(self.pending) - len(kept), kept
-        queued = self.committer.discard(gone)
-        dropped = self.scheduler.revoke(gone)
-        self.ledger.forget(gone)
-        for table in self.tables:
-            table.forget(numbers)
-        if self.characters is not None:
-            self.characters.forget(numbers)
-        self.counters["discarded"] += pending + queued
-        self.health.partitions = self._request_partitions()
-        for job in dropped:
-            if job.span is not None:
-                job.span.end(why)
-        level = logging.WARNING if why == "lost" and (pending or queued or dropped) else logging.INFO
-        log.log(level, "%s %s: dropped %d jobs, %d unpublished messages and %d queued for a transaction; their next owner redoes them", why, numbers, len(dropped), pending, queued)
-
-    def _request_partitions(self) -> tuple[int, ...]:
-        return tuple(sorted(p for t, p in self.assigned if t == self.routes.requests))
 
 
 def _progress_key(job: Job) -> str:
