@@ -165,10 +165,9 @@ class Agent(PartitionHandover):
 
     def turn(self) -> None:
         rendering = self.renders.in_flight > 0
-        wait = 0.0 if self.renders.has_results() else self._wait_s(rendering)
-        full = rendering and not self.renders.has_room()  # nothing new can start: wait on the render, not on Kafka
+        wait = self._wait_s(rendering)  # while rendering, on the render thread (a result wakes it); else in poll
         room = self.settings.worker.in_flight_window - len(self.scheduler)
-        for message in self.consumer.consume(max(1, min(self.settings.worker.max_poll_records, room)), 0.0 if full else wait):
+        for message in self.consumer.consume(max(1, min(self.settings.worker.max_poll_records, room)), 0.0 if rendering else wait):
             self._accept(message)
         if self.control is not None:
             for event in self.control.drain():
@@ -176,7 +175,7 @@ class Agent(PartitionHandover):
                     self._dead_letter_control(event)
                 else:
                     self._cancel(event)
-        finished = self.renders.collect(timeout_s=wait if full else 0.0)
+        finished = self.renders.collect(timeout_s=wait if rendering else 0.0)
         if self.characters is not None:  # identities fixed on the render thread go first, if still owned
             owned = {p for t, p in self.assigned if t == self.routes.requests}
             self.pending += [((self.routes.requests, p), m) for p, m in self.characters.drain(owned)]
@@ -212,12 +211,12 @@ class Agent(PartitionHandover):
             self.metrics.sample(len(self.scheduler), depth, self.consumer.lag(self.assigned))
 
     def _wait_s(self, rendering: bool) -> float:
-        """How long a turn may block, in poll or (render thread full) on the render thread, before
-        something is due: a retry backoff's end, a storage hold's end, the idle poll timeout. While
-        a batch renders, a render finishing does not wake a poll, so the wait is also bounded by a
-        tenth of how long the batch has rendered (10 ms at least): a finished step waits ~10% of
-        its render time at most, and a loop beside a render of seconds turns a few times a second,
-        not at 100 Hz. A render thread that is full wakes the wait itself."""
+        """How long a turn may block before something is due: a retry backoff's end, a storage
+        hold's end, the idle poll timeout. While a batch renders the loop waits on the render
+        thread (a finished batch wakes it at once) and polls Kafka between waits, so the wait is
+        also bounded by a tenth of how long the batch has rendered so far (10 ms at least): a
+        request arriving meanwhile waits ~10% of the render's time at most, and beside a render of
+        seconds the loop turns a few times a second, not at 100 Hz."""
         idle = self.settings.worker.poll_timeout_s
         if rendering:
             now = time.monotonic()

@@ -51,10 +51,6 @@ class RenderThread:
     def has_room(self) -> bool:
         return self._in_flight < self.depth
 
-    def has_results(self) -> bool:
-        """A batch finished and waits to be collected."""
-        return not self._outbox.empty()
-
     def rendering_for(self) -> float:
         """Seconds the batch now rendering has rendered (0.0: none)."""
         current = self._current
