@@ -46,6 +46,7 @@ def pipeline(
     rates: str = typer.Option("50,200,500", help="Paced runs (5 s each), requests per second, comma-separated."),
     baseline_ref: str = typer.Option("", "--baseline-ref", help="Also measure our agent as it was at these git refs, comma-separated (before/after)."),
     commit_shards: str = typer.Option("", "--commit-shards", help="Also measure ours with these worker.commit_shards values, comma-separated."),
+    repeat: int = typer.Option(1, help="Rounds (order reversed every other round); figures are medians."),
     peer: bool = typer.Option(True, "--peer/--no-peer", help="Measure the Quix Streams peer (its own venv under ~/.media-stream/peers)."),
     ordering: bool = typer.Option(True, "--ordering/--no-ordering", help="Also run the key-ordering benchmark."),
     as_json: bool = typer.Option(True, "--json/--no-json", help="Last line: one JSON object."),
@@ -62,7 +63,7 @@ def pipeline(
     paced = tuple(float(r) for r in rates.split(",") if r.strip())
     refs = tuple(r.strip() for r in baseline_ref.split(",") if r.strip())
     shards = tuple(int(n) for n in commit_shards.split(",") if n.strip())
-    result = pipeline_benchmark(get_settings(), requests, projects, paced, baseline_refs=refs, peer=peer, ordering=ordering, commit_shards=shards)
+    result = pipeline_benchmark(get_settings(), requests, projects, paced, baseline_refs=refs, peer=peer, ordering=ordering, commit_shards=shards, repeat=repeat)
     typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
 
 

@@ -266,10 +266,13 @@ def processors(settings: Settings, temp: Path, baseline_refs: tuple[str, ...], p
 
 
 def pipeline_benchmark(settings: Settings, requests: int, projects: int, rates: tuple[float, ...], baseline_refs: tuple[str, ...] = (),
-                       peer: bool = True, ordering: bool = True, commit_shards: tuple[int, ...] = ()) -> dict[str, Any]:
+                       peer: bool = True, ordering: bool = True, commit_shards: tuple[int, ...] = (), repeat: int = 1) -> dict[str, Any]:
+    """Each processor measured ``repeat`` times (the order reversed every other round, after one
+    unrecorded warm-up run of the first: the first run on a broker was the slowest whichever it
+    was); each figure is the median of its runs."""
     from media_stream.dev.local_kafka import LocalKafka
 
-    results: dict[str, Figures] = {}
+    runs: dict[str, list[Figures]] = {}
     with ExitStack() as stack:
         temp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="media-stream-bench-")))
         bootstrap = settings.kafka.bootstrap_servers
@@ -279,9 +282,26 @@ def pipeline_benchmark(settings: Settings, requests: int, projects: int, rates: 
             bootstrap = broker.start().bootstrap
             stack.callback(broker.stop)
         admin = TopicAdmin(settings, bootstrap)
-        for processor in processors(settings, temp, baseline_refs, peer, commit_shards):
-            results[processor.name] = measure(settings, bootstrap, admin, processor, requests, projects, rates)
-    return _report(results, requests, projects, rates, ordering)
+        found = processors(settings, temp, baseline_refs, peer, commit_shards)
+        log.info("bench pipeline: warm-up run (not recorded)")
+        measure(settings, bootstrap, admin, found[0], requests, projects, ())
+        for round_ in range(repeat):
+            for processor in found if round_ % 2 == 0 else found[::-1]:
+                runs.setdefault(processor.name, []).append(measure(settings, bootstrap, admin, processor, requests, projects, rates))
+    report = _report({name: _median(figures) for name, figures in runs.items()}, requests, projects, rates, ordering)
+    report["repeat"] = repeat
+    report["runs_requests_per_s"] = {name: [round(f.requests_per_s, 1) for f in figures] for name, figures in runs.items()}
+    return report
+
+
+def _median(runs: list[Figures]) -> Figures:
+    def mid(values: list[float | None]) -> float | None:
+        known = sorted(v for v in values if v is not None)
+        return known[len(known) // 2] if known else None
+
+    paced = {rate: {key: mid([r.paced[rate][key] for r in runs]) for key in ("p50_ms", "p99_ms")} for rate in runs[0].paced}
+    return Figures(mid([r.requests_per_s for r in runs]), mid([r.cpu_ms_per_request for r in runs]),  # type: ignore[arg-type]
+                   mid([r.burst_p50_ms for r in runs]), mid([r.burst_p99_ms for r in runs]), paced)
 
 
 def _report(results: dict[str, Figures], requests: int, projects: int, rates: tuple[float, ...], ordering: bool) -> dict[str, Any]:
