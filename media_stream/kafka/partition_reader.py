@@ -31,7 +31,7 @@ def end_offsets(settings: Settings, bootstrap: str | None, partitions: Iterable[
     wanted = list(dict.fromkeys(partitions))
     if not wanted:
         return {}
-    consumer = groupless_consumer(settings, bootstrap, "watermarks", **{"isolation.level": "read_uncommitted"})
+    consumer = groupless_consumer(settings, bootstrap, "restore", **{"isolation.level": "read_uncommitted"})  # the restore's ACLs
     try:
         return {(t, p): watermarks(consumer, t, p, timeout_s) for t, p in wanted}
     finally:

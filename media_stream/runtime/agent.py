@@ -149,7 +149,7 @@ class Agent(PartitionHandover):
             self.health.phase = "stopped"
             if self.shutdown_deadline is None:  # stopped by an error: leave promptly
                 self.shutdown_deadline = time.monotonic() + min(self.settings.worker.shutdown_timeout_s, 10.0)
-            if not self.renders.stop(self._time_left()):
+            if not self.renders.stop(0.0 if self.renders.in_flight else min(self._time_left(), 1.0)):  # the drain waited already
                 log.warning("a render still runs at shutdown: it is left behind, and the next owner of its partition renders that step again")
             if self.control is not None:
                 self.control.close()
@@ -342,7 +342,7 @@ class Agent(PartitionHandover):
         return render_observed(self.metrics, self.medium, batch, self._render_steps)
 
     def _render_steps(self, batch: list[Job]) -> list[Any]:
-        render = lambda jobs: self.medium.render(jobs, lambda job: job.cancel_requested or job.revoked or self.renders.abandoned(), lambda job, part: self.step_progress.put((job, part)))  # noqa: E731
+        render = lambda jobs: self.medium.render(jobs, lambda job: job.cancel_requested or job.revoked or self.renders.abandoned(), lambda job, part: None if self.renders.abandoned() else self.step_progress.put((job, part)))  # noqa: E731
         return render_isolating_failures(render, batch)
 
     def _report_step_progress(self) -> None:

@@ -143,6 +143,7 @@ def test_sigterm_leaves_the_group_within_the_shutdown_timeout_while_a_scene_rend
     first.thread.join(30)
     left_after = time.monotonic() - asked
     stuck.release.set()
+    print(f"left the group {left_after:.1f}s after SIGTERM (shutdown_timeout_s={settings.worker.shutdown_timeout_s:g}) with a scene still rendering")
     assert not first.thread.is_alive() and left_after < settings.worker.shutdown_timeout_s + 3.0, left_after  # on main: waits for the render
     second = start_agent(PreviewRenderer())
     seen = collect_to_end(settings, routes, kafka_bootstrap, all_ended([story]), timeout_s=90, settle_s=1.0)
