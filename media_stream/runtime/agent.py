@@ -222,8 +222,8 @@ class Agent(PartitionHandover):
             now = time.monotonic()
             bound = min(idle, max(RENDER_WAIT_S, RENDER_WAIT_SHARE * self.renders.rendering_for()))
             wakeup = self.scheduler.next_wakeup()
-            if wakeup is not None:
-                bound = min(bound, max(0.0, wakeup - now))
+            if wakeup is not None and wakeup > now:  # one due already waits for room on the render thread
+                bound = min(bound, wakeup - now)
             if self.hold_until > now:
                 bound = min(bound, self.hold_until - now)
             return bound
