@@ -260,8 +260,13 @@ def processors(settings: Settings, temp: Path, baseline_refs: tuple[str, ...], p
     if peer:
         from media_stream.bench.peers import quix_python
 
-        found.append(Processor("peer_quix", [str(quix_python(settings.local_kafka.home.parent)), "-m", "media_stream.bench.peer_quix"], "batch",
-                               env={"PYTHONPATH": str(PROJECT_ROOT)}, spec={"state_dir": str(temp / "quix-state")}))
+        try:
+            python_quix = quix_python(settings.local_kafka.home.parent)
+        except (OSError, RuntimeError, subprocess.CalledProcessError) as exc:  # no uv, or no package index reachable
+            log.warning("no Quix Streams peer: its environment could not be built (%s)", exc)
+        else:
+            found.append(Processor("peer_quix", [str(python_quix), "-m", "media_stream.bench.peer_quix"], "batch",
+                                   env={"PYTHONPATH": str(PROJECT_ROOT)}, spec={"state_dir": str(temp / "quix-state")}))
     return found
 
 
