@@ -223,6 +223,13 @@ class WorkerSettings(BaseModel):
     session_timeout_ms: int = Field(default=45_000, ge=1_000)
     # An agent that dies mid-transaction blocks read_committed readers of that partition for this long.
     transaction_timeout_ms: int = Field(default=10_000, ge=1_000)
+    # Transactional producers committing side by side, each for its own input partitions (one per
+    # owned partition up to this many): each transaction waits for its shard's previous markers
+    # only (docs/decisions/0007-sharded-commits.md). 1 (one producer, adaptive batching) measured
+    # best with the broker on the agents' 2 cores: 4 shards multiplied the transactions the broker
+    # writes (burst 681 -> 143 requests/s, docs/benchmarks.md). Raise it where the brokers have
+    # room to spare and the commit round trip, not the broker, bounds latency.
+    commit_shards: int = Field(default=1, ge=1, le=64)
     shutdown_timeout_s: float = 120.0
     dedupe_window_s: float = Field(
         default=24 * 3600.0,

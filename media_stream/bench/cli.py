@@ -3,6 +3,8 @@ line, one JSON object with its figures (and the device they were measured on).""
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 bench_app = typer.Typer(help="Benchmarks: figures as JSON (last line), never pass/fail.", no_args_is_help=True)
@@ -78,16 +80,27 @@ def audio(
 def pipeline(
     requests: int = typer.Option(2000, help="Requests in the throughput burst."),
     projects: int = typer.Option(100, help="Distinct projects (message keys)."),
-    rate: float = typer.Option(200.0, help="Requests per second in the latency run (5 s long)."),
+    rates: str = typer.Option("50,200,500", help="Paced runs (5 s each), requests per second, comma-separated."),
+    baseline_ref: str = typer.Option("", "--baseline-ref", help="Also measure our agent as it was at these git refs, comma-separated (before/after)."),
+    commit_shards: str = typer.Option("", "--commit-shards", help="Also measure ours with these worker.commit_shards values, comma-separated."),
+    repeat: int = typer.Option(1, help="Rounds (order reversed every other round); figures are medians."),
+    peer: bool = typer.Option(True, "--peer/--no-peer", help="Measure the Quix Streams peer (its own venv under ~/.media-stream/peers)."),
+    ordering: bool = typer.Option(True, "--ordering/--no-ordering", help="Also run the key-ordering benchmark."),
     as_json: bool = typer.Option(True, "--json/--no-json", help="Last line: one JSON object."),
 ) -> None:
-    """Our agent vs a bare confluent-kafka EOS loop on the same broker, latency at a fixed rate, key-ordering."""
+    """Our agent vs a bare confluent-kafka EOS loop, the same loop publishing our messages, and a
+    Quix Streams peer, on one broker; latency at paced rates; key-ordering."""
     import json
+    import logging
 
     from media_stream.bench.pipeline import pipeline_benchmark
     from media_stream.config import get_settings
 
-    result = pipeline_benchmark(get_settings(), requests, projects, rate)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
+    paced = tuple(float(r) for r in rates.split(",") if r.strip())
+    refs = tuple(r.strip() for r in baseline_ref.split(",") if r.strip())
+    shards = tuple(int(n) for n in commit_shards.split(",") if n.strip())
+    result = pipeline_benchmark(get_settings(), requests, projects, paced, baseline_refs=refs, peer=peer, ordering=ordering, commit_shards=shards, repeat=repeat)
     typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
 
 

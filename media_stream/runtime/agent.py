@@ -23,6 +23,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -42,6 +43,7 @@ from media_stream.observability.logging_setup import job_fields, message_fields
 from media_stream.observability.metrics import AgentMetrics, backend_label
 from media_stream.observability.tracing import JobSpan, child_traceparent
 from media_stream.runtime.cancels import RememberedCancels, applies
+from media_stream.runtime.commit_shards import ShardedCommitter
 from media_stream.runtime.committer import Tagged, TransactionCommitter
 from media_stream.runtime.control_feed import ControlEvent, ControlFeed, RejectedControl
 from media_stream.runtime.dead_letters import (
@@ -70,7 +72,8 @@ from media_stream.state.records import (
 )
 
 log = logging.getLogger(__name__)
-RENDER_WAIT_S = 0.01  # a turn with renders in flight waits this long for one to finish, then polls again
+RENDER_WAIT_S = 0.01  # the shortest wait of a turn while a batch renders (see _wait_s)
+RENDER_WAIT_SHARE = 0.1  # ... and the longest, as a share of how long the batch has rendered so far
 DEDUPE_SWEEP_S = 60.0  # how often the dedupe table is swept for rows past the window
 CLOSE_RESERVE_S = 5.0  # of shutdown_timeout_s, kept for leaving the group and the last commit
 
@@ -99,6 +102,7 @@ class Agent(PartitionHandover):
         characters: KafkaCharacterRegistry | None = None,
         metrics: AgentMetrics | None = None,
         health: AgentHealth | None = None,
+        shard_producer: Callable[[int], TransactionalProducer] | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics or AgentMetrics(medium.name, backend_label(medium), gpu=False)
@@ -130,9 +134,19 @@ class Agent(PartitionHandover):
         self.stopping = threading.Event()
         self.renders = RenderThread(self._render_batch, deadline_s=settings.worker.render_deadline_s)
         self.consumer: EventConsumer = consumer_factory(self._on_assign, self._on_revoke, self._on_lost)
-        stuck_after_s = settings.worker.transaction_timeout_ms / 1000 + 5.0  # past it, the broker aborts the transaction anyway
-        self.committer = TransactionCommitter(producer, on_commit=self._committed, on_abort=lambda: self.metrics.transaction(committed=False), stuck_after_s=stuck_after_s)
+        self.producers = [producer]  # one per commit shard, shard 0 first (runtime/commit_shards.py)
+        self.shard_producer = shard_producer
+        self.stuck_after_s = settings.worker.transaction_timeout_ms / 1000 + 5.0  # past it, the broker aborts the transaction anyway
+        self.committer = ShardedCommitter(self._new_shard, settings.worker.commit_shards if shard_producer else 1)
         self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "control_dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0, "lost": 0, "transactions": 0, "storage_holds": 0, "unowned": 0, "discarded": 0, "pauses": 0}
+
+    def _new_shard(self, index: int) -> TransactionCommitter:
+        if index:
+            assert self.shard_producer is not None
+            self.producers.append(self.shard_producer(index))
+        return TransactionCommitter(
+            self.producers[index], on_commit=self._committed, on_abort=lambda: self.metrics.transaction(committed=False), stuck_after_s=self.stuck_after_s
+        )
 
     # ---- the loop -------------------------------------------------------------------------
 
@@ -159,15 +173,17 @@ class Agent(PartitionHandover):
                 self.consumer.close()  # leaves the group; revocation commits what is finished
             finally:
                 self.committer.close(max(self._time_left(), 1.0))
-                self.producer.close()
+                for producer in self.producers:
+                    producer.close()
 
     def _time_left(self) -> float:
         return 0.0 if self.shutdown_deadline is None else max(0.0, self.shutdown_deadline - time.monotonic())
 
     def turn(self) -> None:
         rendering = self.renders.in_flight > 0
+        wait = self._wait_s(rendering)  # while rendering, on the render thread (a result wakes it); else in poll
         room = self.settings.worker.in_flight_window - len(self.scheduler)
-        for message in self.consumer.consume(max(1, min(self.settings.worker.max_poll_records, room)), self._poll_timeout(rendering)):
+        for message in self.consumer.consume(max(1, min(self.settings.worker.max_poll_records, room)), 0.0 if rendering else wait):
             self._accept(message)
         if self.control is not None:
             for event in self.control.drain():
@@ -175,7 +191,7 @@ class Agent(PartitionHandover):
                     self._dead_letter_control(event)
                 else:
                     self._cancel(event)
-        finished = self.renders.collect(timeout_s=RENDER_WAIT_S if rendering else 0.0)
+        finished = self.renders.collect(timeout_s=wait if rendering else 0.0)
         if self.characters is not None:  # identities fixed on the render thread go first, if still owned
             owned = {p for t, p in self.assigned if t == self.routes.requests}
             self.pending += [((self.routes.requests, p), m) for p, m in self.characters.drain(owned)]
@@ -210,11 +226,23 @@ class Agent(PartitionHandover):
                 depth[job.key] = depth.get(job.key, 0) + 1
             self.metrics.sample(len(self.scheduler), depth, self.consumer.lag(self.assigned))
 
-    def _poll_timeout(self, rendering: bool) -> float:
-        """Block in poll only when there is nothing else to do (or until a backoff ends)."""
+    def _wait_s(self, rendering: bool) -> float:
+        """How long a turn may block before something is due: a retry backoff's end, a storage
+        hold's end, the idle poll timeout. While a batch renders the loop waits on the render
+        thread (a finished batch wakes it at once) and polls Kafka between waits, so the wait is
+        also bounded by a tenth of how long the batch has rendered so far (10 ms at least): a
+        request arriving meanwhile waits ~10% of the render's time at most, and beside a render of
+        seconds the loop turns a few times a second, not at 100 Hz."""
         idle = self.settings.worker.poll_timeout_s
         if rendering:
-            return 0.0
+            now = time.monotonic()
+            bound = min(idle, max(RENDER_WAIT_S, RENDER_WAIT_SHARE * self.renders.rendering_for()))
+            wakeup = self.scheduler.next_wakeup()
+            if wakeup is not None and wakeup > now:  # one due already waits for room on the render thread
+                bound = min(bound, wakeup - now)
+            if self.hold_until > now:
+                bound = min(bound, self.hold_until - now)
+            return bound
         held = self.hold_until - time.monotonic()
         if held > 0:
             return min(idle, held)
@@ -498,7 +526,7 @@ class Agent(PartitionHandover):
             if self.committer.stale:  # a transaction failed: it is retried with the metadata of now
                 self.committer.refresh(self.consumer.member_metadata())
             return
-        messages = [m for m in self.pending if m[0] in self.assigned]
+        messages = [(tp, self.routes.place(m, tp[1])) for tp, m in self.pending if tp in self.assigned]  # at the request's partition
         if len(messages) < len(self.pending):
             self.counters["discarded"] += len(self.pending) - len(messages)
             log.info("dropping %d messages of partitions no longer owned", len(self.pending) - len(messages))

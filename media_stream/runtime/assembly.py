@@ -83,12 +83,13 @@ def build_agent(
     store.check()
     group = group_id or agent_group_id(settings, medium)
     w = settings.worker
-    producer = TransactionalProducer(
-        settings,
-        f"{group}-{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}",
-        bootstrap,
-        **{"transaction.timeout.ms": w.transaction_timeout_ms},
-    )
+    transactional_id = f"{group}-{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"
+
+    def shard_producer(shard: int) -> TransactionalProducer:
+        """Shard 0 keeps the agent's transactional.id; shard i adds -i (runtime/commit_shards.py)."""
+        return TransactionalProducer(settings, f"{transactional_id}-{shard}" if shard else transactional_id, bootstrap, **{"transaction.timeout.ms": w.transaction_timeout_ms})
+
+    producer = shard_producer(0)
 
     def consumer(on_assign: Any, on_revoke: Any, on_lost: Any) -> EventConsumer:
         return EventConsumer(
@@ -112,6 +113,7 @@ def build_agent(
         control,
         bootstrap,
         characters=characters,
+        shard_producer=shard_producer,
         metrics=AgentMetrics(medium, backend_label(built), max_project_labels=obs.max_project_labels, sample_interval_s=obs.sample_interval_s),
         health=AgentHealth(obs.live_within_s, store.check, obs.storage_check_interval_s),
     )

@@ -80,6 +80,11 @@ class RenderThread:
     def has_room(self) -> bool:
         return self._in_flight < self.depth
 
+    def rendering_for(self) -> float:
+        """Seconds the batch now rendering has rendered (0.0: none)."""
+        current = self._current
+        return 0.0 if current is None else max(0.0, time.monotonic() - current[1])
+
     def submit(self, batch: Batch) -> None:
         self._in_flight += 1
         self._inbox.put(batch)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from media_stream.kafka.messages import OutgoingMessage
 from media_stream.topics.spec import TopicResolver
 
 MEDIA_REQUEST_ROLES = {"image": "image_requests", "audio": "audio_requests"}
@@ -25,10 +26,14 @@ class AgentRoutes:
     audio_ready: str | None = None
     character_registry: str | None = None
     control_dead_letters: str | None = None  # None: bad control messages are logged only
+    copartitioned: tuple[str, ...] = ()  # topics written at the request's partition number
 
     @classmethod
     def from_topics(cls, topics: TopicResolver, medium: str = "image") -> AgentRoutes:
         requests = MEDIA_REQUEST_ROLES[medium]
+        declared = topics.declared
+        spec = declared.by_role(requests) if declared else None
+        together = tuple(topics.name(t.role) for t in declared.topics if spec.copartition and t.copartition == spec.copartition) if declared and spec else ()
         return cls(
             requests=topics.name(requests),
             dead_letters=topics.name(f"{requests}_dlq"),
@@ -37,12 +42,13 @@ class AgentRoutes:
             control=topics.name("control"),
             dedupe=topics.name("dedupe"),
             progress=topics.name("job_progress"),
-            request_types=topics.declared.by_role(requests).events if topics.declared else (),
+            request_types=spec.events if spec else (),
             image_ready=topics.name("image_ready"),
             batch_completed=topics.name("batch_completed"),
             audio_ready=topics.name("audio_ready"),
             character_registry=topics.name("character_registry"),
             control_dead_letters=topics.name("control_dlq"),
+            copartitioned=together,
         )
 
     @property
@@ -72,3 +78,13 @@ class AgentRoutes:
     @property
     def state_topics(self) -> tuple[str, ...]:
         return tuple(t for t in (self.dedupe, self.progress, self.character_registry) if t)
+
+    def place(self, message: OutgoingMessage, partition: int) -> OutgoingMessage:
+        """``message``, which belongs to the request read from ``partition``, at that partition
+        number when its topic is co-partitioned with the requests (job status keyed by jobId
+        included): one transaction then touches one partition per topic for each input partition
+        (docs/decisions/0007-sharded-commits.md). Keyed messages stay with their key: a key lives
+        in one request partition. Other topics (the dead letters) keep the partitioner's choice."""
+        if message.partition is not None or message.topic not in self.copartitioned:
+            return message
+        return replace(message, partition=partition)

@@ -90,6 +90,8 @@ def main(spec_json: str) -> None:
     settings.worker.session_timeout_ms = spec.get("session_timeout_ms", settings.worker.session_timeout_ms)
     settings.worker.transaction_timeout_ms = spec.get("transaction_timeout_ms", settings.worker.transaction_timeout_ms)
     settings.worker.max_poll_interval_ms = spec.get("max_poll_interval_ms", settings.worker.max_poll_interval_ms)
+    if spec.get("hold_commit"):
+        settings.worker.commit_shards = 1  # hold_a_commit wraps the one producer: every transaction goes through it
     routes = AgentRoutes(**{**spec["routes"], "request_types": tuple(spec["routes"]["request_types"])})
 
     if spec.get("heartbeat_interval_ms"):
