@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from typing import Any, Callable, Iterable
@@ -69,6 +70,20 @@ def watermarks(consumer: Consumer, topic: str, partition: int, timeout_s: float)
 
 
 PartitionsCallback = Callable[[list[tuple[str, int]]], None]
+_METADATA_MAGIC = b"CGMDv2:"
+
+
+def metadata_generation(metadata: bytes | None) -> tuple[int, str]:
+    """(generation id, member id) of librdkafka's serialized consumer group metadata (its
+    ``CGMDv2:`` layout: the generation as a host-order int32, then the NUL-ended group id and
+    member id); (-1, "") when it cannot be read."""
+    if not isinstance(metadata, bytes) or not metadata.startswith(_METADATA_MAGIC) or len(metadata) < len(_METADATA_MAGIC) + 4:
+        return -1, ""
+    start = len(_METADATA_MAGIC)
+    generation = int.from_bytes(metadata[start : start + 4], sys.byteorder, signed=True)
+    names = metadata[start + 4 :].split(b"\0")
+    member = names[1].decode("utf-8", "replace") if len(names) > 1 else ""
+    return generation, member
 
 
 class EventConsumer:
@@ -90,10 +105,11 @@ class EventConsumer:
         **overrides: Any,
     ) -> None:
         self._consumer = Consumer(consumer_config(settings, group_id, bootstrap, **overrides))
+        self._revoked_in_call: set[tuple[str, int]] = set()  # partitions revoked or lost during one consume
         callbacks: dict[str, Any] = {}
         for name, callback in (("on_assign", on_assign), ("on_revoke", on_revoke), ("on_lost", on_lost)):
             if callback is not None:
-                callbacks[name] = _adapt(callback)
+                callbacks[name] = _adapt(callback, self._revoked_in_call if name != "on_assign" else None)
         self._consumer.subscribe(list(topics), **callbacks)
 
     def poll(self, timeout_s: float) -> ConsumedMessage | None:
@@ -113,7 +129,12 @@ class EventConsumer:
         """Up to ``max_messages`` messages, waiting at most ``timeout_s`` for the first.
 
         librdkafka's batch consume waits for the whole batch or the timeout, so the first message
-        is polled (it returns as soon as one arrives) and the rest taken without waiting."""
+        is polled (it returns as soon as one arrives) and the rest taken without waiting.
+
+        A rebalance callback may run inside either call: messages of a partition revoked (or
+        lost) during this call are dropped, even when it was assigned again meanwhile (the new
+        assignment fetches them again from the committed position)."""
+        self._revoked_in_call.clear()
         first = self._consumer.poll(timeout_s)
         if first is None:
             return []
@@ -124,13 +145,34 @@ class EventConsumer:
                 out.append(from_confluent(msg))
             elif err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
                 raise KafkaException(err)
+        if self._revoked_in_call:
+            out = [m for m in out if (m.topic, m.partition) not in self._revoked_in_call]
         return out
+
+    def committed(self, partitions: Iterable[tuple[str, int]], timeout_s: float = 30.0) -> dict[tuple[str, int], int | None]:
+        """The group's committed position of each partition (None: nothing committed). Under
+        read_committed librdkafka asks for stable offsets (KIP-447): it waits out a transaction
+        that still holds offsets for the partition."""
+        tps = [TopicPartition(t, p) for t, p in partitions]
+        if not tps:
+            return {}
+        return {(tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else None) for tp in self._consumer.committed(tps, timeout=timeout_s)}
 
     def position_after(self, message: ConsumedMessage) -> TopicPartition:
         return TopicPartition(message.topic, message.partition, message.offset + 1)
 
     def group_metadata(self):  # noqa: ANN201 - opaque confluent object
         return self._consumer.consumer_group_metadata()
+
+    def member_metadata(self):  # noqa: ANN201 - opaque confluent object
+        """The group metadata while this consumer is a member of a generation, else None: a
+        transaction sent with generation -1 and no member id would skip the broker's check."""
+        try:
+            metadata = self._consumer.consumer_group_metadata()
+        except (KafkaException, RuntimeError):  # closed
+            return None
+        generation, member = metadata_generation(metadata)
+        return metadata if generation >= 0 and member else None
 
     def assignment(self) -> list[tuple[str, int]]:
         return [(tp.topic, tp.partition) for tp in self._consumer.assignment()]
@@ -168,8 +210,11 @@ class EventConsumer:
         self._consumer.close()
 
 
-def _adapt(callback: PartitionsCallback) -> Callable[[Any, list[TopicPartition]], None]:
+def _adapt(callback: PartitionsCallback, revoked: set[tuple[str, int]] | None) -> Callable[[Any, list[TopicPartition]], None]:
     def on_change(_consumer: Any, partitions: list[TopicPartition]) -> None:
-        callback([(tp.topic, tp.partition) for tp in partitions])
+        pairs = [(tp.topic, tp.partition) for tp in partitions]
+        if revoked is not None:
+            revoked.update(pairs)
+        callback(pairs)
 
     return on_change

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping
 
-from confluent_kafka import KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
 from media_stream.config import Settings
 from media_stream.kafka.config import client_config
@@ -45,6 +45,19 @@ class EventProducer:
         del self._producer
 
 
+class TransactionFailed(Exception):
+    """A transaction did not commit and was aborted (or could not even be aborted).
+
+    ``fatal``: the producer cannot go on (fenced epoch, a fatal librdkafka error) and must be
+    ``renew()``-ed before the next transaction; ``code``: librdkafka's error name, when known
+    (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, _FENCED, PRODUCER_FENCED, INVALID_PRODUCER_EPOCH...)."""
+
+    def __init__(self, reason: str, fatal: bool = False, code: str | None = None) -> None:
+        super().__init__(reason)
+        self.fatal = fatal
+        self.code = code
+
+
 class TransactionalProducer:
     """Publishes outcomes and commits consumed offsets atomically (KIP-447 fencing via group metadata)."""
 
@@ -64,8 +77,51 @@ class TransactionalProducer:
             }
         )
         conf.update(overrides)
+        self._conf = conf
+        self._broken = False  # an abort failed fatally: renew() before the next transaction
         self._producer = Producer(conf)
         self._producer.init_transactions(30)
+
+    @property
+    def needs_renewal(self) -> bool:
+        return self._broken
+
+    def renew(self) -> None:
+        """A fresh producer with the same transactional.id: ``init_transactions`` bumps the epoch,
+        which fences the old instance and aborts whatever transaction it left open."""
+        old = self._producer
+        try:
+            old.purge(in_queue=True, in_flight=True, blocking=False)
+        except (KafkaException, RuntimeError):
+            pass
+        producer = Producer(self._conf)
+        producer.init_transactions(30)
+        self._producer = producer
+        self._broken = False
+        del old
+
+    def commit(
+        self,
+        messages: Iterable[OutgoingMessage],
+        offsets: Mapping[tuple[str, int], int],
+        group_metadata: Any,
+    ) -> None:
+        """One transaction: the messages, then the offsets with the group metadata (the broker
+        checks the metadata's generation against the group's: KIP-447 fencing), then commit.
+        Any failure aborts it and raises ``TransactionFailed`` (``fatal`` when the producer must
+        be renewed first)."""
+        try:
+            with self.transaction(group_metadata=group_metadata, offsets=offsets):
+                for message in messages:
+                    self.send(message)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if isinstance(error, KafkaError):
+                fatal = error.fatal() or self._broken
+                raise TransactionFailed(error.str(), fatal=fatal, code=error.name()) from exc
+            raise TransactionFailed(str(exc), fatal=self._broken) from exc
+        except BufferError as exc:  # the local queue is full: abortable, the next try waits
+            raise TransactionFailed(f"producer queue full: {exc}", fatal=self._broken) from exc
 
     def send(self, message: OutgoingMessage) -> None:
         self._producer.produce(message.topic, **_produce_args(message))
@@ -87,6 +143,11 @@ class TransactionalProducer:
             yield
             positions = _next_offsets(consumed) + [TopicPartition(t, p, o) for (t, p), o in (offsets or {}).items()]
             if positions:
+                # The records reach the broker before the generation check: a transaction that
+                # passes it has its records in the log before a new generation (and a new owner's
+                # restore, which reads to the high watermark) exists.
+                if self._producer.flush(30):
+                    raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "records not delivered within 30s"))
                 self._producer.send_offsets_to_transaction(positions, group_metadata, 30)
             self._producer.commit_transaction(60)
         except BaseException:
@@ -96,8 +157,11 @@ class TransactionalProducer:
     def _abort(self) -> None:
         try:
             self._producer.abort_transaction(30)
-        except KafkaException:
-            pass  # a fatal error surfaces on the next call; the caller restarts the agent
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            # not abortable (fatal, or no transaction state to abort): the next try starts afresh
+            if not isinstance(error, KafkaError) or error.fatal() or not error.retriable():
+                self._broken = True
 
     def close(self) -> None:
         self._producer.flush(10)

@@ -1,11 +1,19 @@
 """The agent loop: consume → schedule per key → render (on the render thread) → publish + commit.
 
-The main thread owns the consumer and the transactional producer. It never blocks on a render:
-it polls (with its partitions paused when the in-flight window is full), collects finished
-steps from the render thread, and publishes them. Each loop turn that changed anything hands its
-outcomes, state changes (progress, dedupe) and the offsets up to the lowest unfinished request of
-each partition to the committer, which commits them in order in Kafka transactions with the
-group metadata (KIP-447), one at a time, merging what arrived while the last one committed.
+The main thread owns the consumer and the state; the committer's thread owns the transactional
+producer. The loop never blocks on a render: it polls (each poll sized to the room left in the
+in-flight window; partitions paused when the window is full and resumed once it is half empty),
+collects finished steps from the render thread, and publishes them. Each loop turn that changed
+anything hands its outcomes and state changes (progress, dedupe, characters), each tagged with
+the input partition it belongs to, and the positions of every owned partition to the committer,
+which commits them in order in Kafka transactions fenced by the group generation (KIP-447; see
+runtime/committer.py and docs/decisions/0006-fencing-every-transaction.md).
+
+Ownership is checked everywhere: a message of a partition not assigned is not accepted, a result
+or a state row of a partition no longer owned is not published, state changes are made on this
+thread only. A revoke commits what is finished, then drops the rest for those partitions; a loss
+(the group moved on without us: a pause past the session timeout) drops it all at once, and the
+agent stays a member (librdkafka rejoins) instead of exiting.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import logging
 import queue
 import threading
 import time
-from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -28,13 +36,13 @@ from media_stream.domain.errors import (
 from media_stream.domain.outcomes import JobStatus, JobStatusChanged
 from media_stream.kafka.consumer import EventConsumer
 from media_stream.kafka.messages import ConsumedMessage, OutgoingMessage
-from media_stream.kafka.partition_reader import read_to_end
 from media_stream.kafka.producer import TransactionalProducer
 from media_stream.observability.health import AgentHealth
 from media_stream.observability.logging_setup import job_fields, message_fields
 from media_stream.observability.metrics import AgentMetrics, backend_label
 from media_stream.observability.tracing import JobSpan, child_traceparent
-from media_stream.runtime.committer import TransactionCommitter
+from media_stream.runtime.cancels import RememberedCancels, applies
+from media_stream.runtime.committer import Tagged, TransactionCommitter
 from media_stream.runtime.control_feed import ControlEvent, ControlFeed, RejectedControl
 from media_stream.runtime.dead_letters import (
     control_dead_letter_message,
@@ -44,6 +52,7 @@ from media_stream.runtime.medium import Medium
 from media_stream.runtime.offsets import OffsetLedger
 from media_stream.runtime.render_faults import render_isolating_failures
 from media_stream.runtime.render_observed import render_observed
+from media_stream.runtime.rebalance import PartitionHandover
 from media_stream.runtime.render_thread import RenderThread
 from media_stream.runtime.retry import RetryPolicy
 from media_stream.runtime.routes import AgentRoutes
@@ -51,7 +60,7 @@ from media_stream.runtime.scheduler import Job, KeyScheduler
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.decoding import best_effort_ids, decode_request
 from media_stream.serde.encoding import EventEncoder
-from media_stream.state.changelog import ChangelogTable, TableSpec, restore_tables
+from media_stream.state.changelog import ChangelogTable, TableSpec
 from media_stream.state.character_registry import KafkaCharacterRegistry
 from media_stream.state.records import (
     JobProgress,
@@ -61,16 +70,21 @@ from media_stream.state.records import (
 )
 
 log = logging.getLogger(__name__)
-REMEMBERED_CANCELS = 10_000
 RENDER_WAIT_S = 0.01  # a turn with renders in flight waits this long for one to finish, then polls again
 DEDUPE_SWEEP_S = 60.0  # how often the dedupe table is swept for rows past the window
+CLOSE_RESERVE_S = 5.0  # of shutdown_timeout_s, kept for leaving the group and the last commit
 
 
-class AgentLostPartitions(RetriableError):
-    """Partitions were lost (not revoked): restart the agent so it rejoins from committed state."""
+@dataclass
+class Settled:
+    """An outcome decided on arrival (dead letter, duplicate): published in the project's order."""
+
+    kind: str  # "dead_letter" | "duplicate"
+    events: list[OutgoingMessage] = field(default_factory=list)
+    note: str | None = None
 
 
-class Agent:
+class Agent(PartitionHandover):
     def __init__(
         self,
         settings: Settings,
@@ -104,20 +118,20 @@ class Agent:
         self.characters = characters
         self.tables: list[ChangelogTable[Any]] = [self.handled, self.progress] + ([characters.table] if characters else [])
         self.step_progress: queue.Queue[tuple[Job, float]] = queue.Queue()
-        self.pending: list[OutgoingMessage] = []
-        self.cancelled: OrderedDict[str, str] = OrderedDict()  # jobId → projectId, for jobs not seen yet
+        self.pending: list[Tagged] = []  # (input partition, message) for the next transaction
+        self.cancelled = RememberedCancels()  # cancels of jobs not seen yet
         self.assigned: set[tuple[str, int]] = set()
         self.paused = False
-        self.lost = False
+        self.shutdown_deadline: float | None = None  # monotonic, once SIGTERM's drain began
         self.hold_until = 0.0  # storage outage: no dispatch before this (monotonic seconds)
         self.hold_backoff_s = 0.0
         self.next_dedupe_sweep = 0.0  # monotonic seconds
         self.started_ms = int(time.time() * 1000)
         self.stopping = threading.Event()
         self.renders = RenderThread(self._render_batch, deadline_s=settings.worker.render_deadline_s)
-        self.committer = TransactionCommitter(producer, on_commit=self._committed, on_abort=lambda: self.metrics.transaction(committed=False))
         self.consumer: EventConsumer = consumer_factory(self._on_assign, self._on_revoke, self._on_lost)
-        self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "control_dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0, "transactions": 0, "storage_holds": 0}
+        self.committer = TransactionCommitter(producer, on_commit=self._committed, on_abort=lambda: self.metrics.transaction(committed=False))
+        self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "control_dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0, "lost": 0, "transactions": 0, "storage_holds": 0, "unowned": 0, "discarded": 0, "pauses": 0}
 
     # ---- the loop -------------------------------------------------------------------------
 
@@ -130,25 +144,30 @@ class Agent:
             while not self.stopping.is_set() and not until():
                 self.turn()
             self.health.phase = "stopping"
+            self.shutdown_deadline = time.monotonic() + self.settings.worker.shutdown_timeout_s
             self._drain_for_shutdown()
         finally:
             self.health.phase = "stopped"
-            self.renders.stop()
+            if self.shutdown_deadline is None:  # stopped by an error: leave promptly
+                self.shutdown_deadline = time.monotonic() + min(self.settings.worker.shutdown_timeout_s, 10.0)
+            if not self.renders.stop(0.0 if self.renders.in_flight else min(self._time_left(), 1.0)):  # the drain waited already
+                log.warning("a render still runs at shutdown: it is left behind, and the next owner of its partition renders that step again")
             if self.control is not None:
                 self.control.close()
             try:
                 self.consumer.close()  # leaves the group; revocation commits what is finished
             finally:
-                self.committer.close()
+                self.committer.close(max(self._time_left(), 1.0))
                 self.producer.close()
 
+    def _time_left(self) -> float:
+        return 0.0 if self.shutdown_deadline is None else max(0.0, self.shutdown_deadline - time.monotonic())
+
     def turn(self) -> None:
-        self.committer.check()
         rendering = self.renders.in_flight > 0
-        for message in self.consumer.consume(self.settings.worker.max_poll_records, self._poll_timeout(rendering)):
+        room = self.settings.worker.in_flight_window - len(self.scheduler)
+        for message in self.consumer.consume(max(1, min(self.settings.worker.max_poll_records, room)), self._poll_timeout(rendering)):
             self._accept(message)
-        if self.lost:
-            raise AgentLostPartitions("the consumer group revoked this agent's partitions without a clean handover")
         if self.control is not None:
             for event in self.control.drain():
                 if isinstance(event, RejectedControl):
@@ -156,8 +175,9 @@ class Agent:
                 else:
                     self._cancel(event)
         finished = self.renders.collect(timeout_s=RENDER_WAIT_S if rendering else 0.0)
-        if self.characters is not None:
-            self.pending += self.characters.drain()  # identities fixed on the render thread go first
+        if self.characters is not None:  # identities fixed on the render thread go first, if still owned
+            owned = {p for t, p in self.assigned if t == self.routes.requests}
+            self.pending += [((self.routes.requests, p), m) for p, m in self.characters.drain(owned)]
         self._report_step_progress()
         for batch, results in finished:
             for job, result in zip(batch, results):
@@ -178,7 +198,7 @@ class Agent:
         window = self.settings.worker.dedupe_window_s
         self.next_dedupe_sweep = now + min(DEDUPE_SWEEP_S, window / 10)
         cutoff = datetime.now(timezone.utc) - timedelta(seconds=window)
-        self.pending += self.handled.expire(lambda row: row.handled_at < cutoff)
+        self.pending += [((self.routes.requests, m.partition or 0), m) for m in self.handled.expire(lambda row: row.handled_at < cutoff)]
 
     def _observe(self) -> None:
         """Liveness, and (at most every sample interval) the gauges of lag, in-flight and queue depth."""
@@ -203,8 +223,10 @@ class Agent:
         return 0.0 if wakeup is None else max(0.0, min(idle, wakeup - time.monotonic()))
 
     def _drain_for_shutdown(self) -> None:
-        """SIGTERM: start nothing new; finish the steps in hand, publish, commit."""
-        deadline = time.monotonic() + self.settings.worker.shutdown_timeout_s
+        """SIGTERM: start nothing new; finish the steps in hand, publish, commit, all within
+        ``shutdown_timeout_s`` (a step still rendering then is left to the next owner)."""
+        timeout = self.settings.worker.shutdown_timeout_s
+        deadline = (self.shutdown_deadline or time.monotonic() + timeout) - min(CLOSE_RESERVE_S, timeout / 4)
         while self.renders.in_flight and time.monotonic() < deadline:
             for batch, results in self.renders.collect(timeout_s=0.1):
                 for job, result in zip(batch, results):
@@ -212,12 +234,19 @@ class Agent:
             self.consumer.poll(0)  # stay in the group while the last render finishes
         self._finish_heads()
         self._commit()
-        self.committer.flush()
+        try:
+            self.committer.flush(max(self._time_left() - 1.0, 0.5), self.consumer.member_metadata)
+        except TimeoutError as exc:
+            log.warning("shutdown: %s; what is not committed is the next owner's to redo", exc)
 
     # ---- requests in ------------------------------------------------------------------------
 
     def _accept(self, message: ConsumedMessage) -> None:
         tp = (message.topic, message.partition)
+        if tp not in self.assigned:  # revoked while the poll drained its batch: the next owner reads it
+            self.counters["unowned"] += 1
+            log.debug("dropping %s[%d]@%d: the partition is not assigned here", message.topic, message.partition, message.offset)
+            return
         self.ledger.add(tp, message.offset)
         span = JobSpan(message.header("traceparent"), message.topic, message.partition, message.offset)
         trace = span.traceparent
@@ -227,27 +256,24 @@ class Agent:
         except PermanentError as error:
             log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, error, extra=message_fields(message))
             ids = best_effort_ids(self.codec, message)
-            self.pending += dead_letter_messages(self.encoder, self.routes, message, error, ids, trace)
-            self.ledger.finish(tp, message.offset)
-            self.counters["dead_letters"] += 1
-            self.metrics.dead_letters.labels("decode").inc()
-            span.end("dead_letter", str(error))
+            settled = Settled("dead_letter", dead_letter_messages(self.encoder, self.routes, message, error, ids, trace), str(error))
+            key = ids.project_id or (message.key.decode("utf-8", "replace") if message.key else None)
+            self._queue_settled(key, message, None, trace, span, settled)
             return
         request = plan.request
         if self.handled.get(message.partition, handled_key(request.project_id, request.request_id, request.render_version)) is not None or self._in_flight(request):
             log.info("request %s of %s was handled already; its outcome stands", request.request_id, request.project_id, extra={**message_fields(message), "jobId": request.job_id, "projectId": request.project_id})
-            self.ledger.finish(tp, message.offset)
-            self.counters["duplicates"] += 1
-            self.metrics.duplicates.inc()
-            span.end("duplicate")
+            self._queue_settled(request.project_id, message, request, trace, span, Settled("duplicate"))
             return
         span.identify(request.job_id, request.project_id)
         job = Job(key=request.project_id, message=message, request=request, steps=plan.steps, trace=trace, span=span)
         if self.characters is not None:
             self.characters.locate(request.project_id, message.partition)
         self.counters["accepted"] += 1
-        if self.cancelled.pop(request.job_id, None) is not None:
-            self._end(job, JobStatus.CANCELLED, [], error="cancelled before it started")
+        if self.cancelled.take(request.job_id, request.project_id, request.render_version, message.timestamp_ms):
+            job.cancel_requested = True  # never rendered; ends in the project's order
+            job.cancel_note = "cancelled before it started"
+            self.scheduler.enqueue(job)
             return
         progress = self.progress.get(message.partition, progress_key(request.project_id, request.job_id, request.render_version))
         if progress is not None and progress.request_id == request.request_id:
@@ -256,10 +282,33 @@ class Agent:
         self.scheduler.enqueue(job)
         self._status(job, JobStatus.QUEUED if job.next_step == 0 else JobStatus.PROCESSING, job.next_step / max(len(job.steps), 1))
 
+    def _queue_settled(self, key: str | None, message: ConsumedMessage, request: Any, trace: str, span: JobSpan, settled: Settled) -> None:
+        """An outcome known on arrival waits behind the project's earlier requests (no project:
+        nothing to keep order with, it ends now)."""
+        job = Job(key=key or "", message=message, request=request, steps=[], trace=trace, span=span, settled=settled)
+        if key is None:
+            self._settle(job)
+        else:
+            self.scheduler.enqueue(job)
+
+    def _settle(self, job: Job) -> None:
+        settled: Settled = job.settled
+        self.pending += [(job.tp, m) for m in settled.events]
+        self.scheduler.remove(job)
+        self.ledger.finish(job.tp, job.message.offset)
+        if settled.kind == "dead_letter":
+            self.counters["dead_letters"] += 1
+            self.metrics.dead_letters.labels("decode").inc()
+            job.span.end("dead_letter", settled.note)
+        else:
+            self.counters["duplicates"] += 1
+            self.metrics.duplicates.inc()
+            job.span.end("duplicate")
+
     def _in_flight(self, request: Any) -> bool:
         """The same request (and render version) is already queued or running here."""
         same = (request.project_id, request.request_id, request.render_version)
-        return any((j.key, j.request.request_id, j.request.render_version) == same for j in self.scheduler.jobs_of(request.project_id))
+        return any(j.request is not None and (j.key, j.request.request_id, j.request.render_version) == same for j in self.scheduler.jobs_of(request.project_id))
 
     # ---- rendering ----------------------------------------------------------------------------
 
@@ -280,7 +329,7 @@ class Agent:
         return render_observed(self.metrics, self.medium, batch, self._render_steps)
 
     def _render_steps(self, batch: list[Job]) -> list[Any]:
-        render = lambda jobs: self.medium.render(jobs, lambda job: job.cancel_requested or job.revoked or self.renders.gave_up(job), lambda job, part: self.step_progress.put((job, part)))  # noqa: E731
+        render = lambda jobs: self.medium.render(jobs, lambda job: job.cancel_requested or job.revoked or self.renders.abandoned(), lambda job, part: None if self.renders.abandoned() else self.step_progress.put((job, part)))  # noqa: E731
         return render_isolating_failures(render, batch)
 
     def _report_step_progress(self) -> None:
@@ -317,18 +366,18 @@ class Agent:
                 self.metrics.retries.inc()
                 job.not_before = time.monotonic() + delay
                 return
-            job.failures.append(self.medium.step_failure(job, f"gave up after {job.attempts} attempts: {result}"))
+            job.failures.append(self.medium.step_failure(job, f"gave up after {job.attempts} attempts: {type(result).__name__}: {result}"))
         elif isinstance(result, BaseException):
             job.failures.append(self.medium.step_failure(job, f"{type(result).__name__}: {result}"))
         else:
             job.results.append(result)
-            self.pending += self.medium.step_events(job, result)
+            self.pending += [(job.tp, m) for m in self.medium.step_events(job, result)]
             self.counters["rendered_steps"] += 1
         job.attempts = 0
         job.not_before = 0.0
         job.next_step += 1
         if not job.done:
-            self.pending.append(self.progress.put(job.message.partition, _progress_key(job), self.medium.progress(job)))
+            self.pending.append((job.tp, self.progress.put(job.message.partition, _progress_key(job), self.medium.progress(job))))
         if not job.done:  # the last step's progress is the terminal status that follows
             self._status(job, JobStatus.PROCESSING, job.next_step / len(job.steps))
 
@@ -343,10 +392,13 @@ class Agent:
 
     def _finish_heads(self) -> None:
         for job in self.scheduler.finished_heads():
+            if job.settled is not None:
+                self._settle(job)
+                continue
             if job.span is not None:  # the terminal outcomes are published under a span of their own
                 job.trace = job.span.publish("cancelled" if job.cancel_requested and not job.done else "ended")
             if job.cancel_requested and not job.done:
-                self._end(job, JobStatus.CANCELLED, [], error="cancelled")
+                self._end(job, JobStatus.CANCELLED, [], error=job.cancel_note)
                 continue
             events, completed = self.medium.completion_events(job)
             if not completed:
@@ -360,12 +412,12 @@ class Agent:
         """The job's one terminal outcome, its dedupe record, and its offset released, together."""
         partition = job.message.partition
         request = job.request
-        self.pending += events
+        self.pending += [(job.tp, m) for m in events]
         self._status(job, status, 1.0 if status is JobStatus.COMPLETED else job.next_step / max(len(job.steps), 1), error)
         record = RequestHandled(request.request_id, request.job_id, request.project_id, status.value, request.render_version)
-        self.pending.append(self.handled.put(partition, record.key, record))
+        self.pending.append((job.tp, self.handled.put(partition, record.key, record)))
         if self.progress.get(partition, _progress_key(job)) is not None:
-            self.pending.append(self.progress.delete(partition, _progress_key(job)))
+            self.pending.append((job.tp, self.progress.delete(partition, _progress_key(job))))
         self.scheduler.remove(job)
         self.ledger.finish(job.tp, job.message.offset)
         self.counters[status.value] += 1
@@ -377,27 +429,31 @@ class Agent:
     # ---- cancel ---------------------------------------------------------------------------------
 
     def _cancel(self, event: ControlEvent) -> None:
+        """A cancel reaches the job's requests published before it (runtime/cancels.py); a job
+        cancelled while queued ends when it reaches the head of its project, in request order."""
         cancel = event.cancel
-        job = self.scheduler.find(cancel.job_id)
-        if job is not None and job.key == cancel.project_id:
+        jobs = [
+            j for j in self.scheduler.find_all(cancel.job_id)
+            if j.key == cancel.project_id and j.settled is None and applies(j.request.render_version, j.message.timestamp_ms, event.timestamp_ms)
+        ]
+        for job in jobs:
+            if not job.cancel_requested and not job.running and job is not self._head(job):
+                job.cancel_note = f"cancelled while queued: {cancel.reason}".rstrip(": ")
             job.cancel_requested = True
-            if not job.running and job is not self._head(job):
-                self._end(job, JobStatus.CANCELLED, [], error=f"cancelled while queued: {cancel.reason}".rstrip(": "))
+        if jobs:
             return
-        self.cancelled[cancel.job_id] = cancel.project_id
-        while len(self.cancelled) > REMEMBERED_CANCELS:
-            self.cancelled.popitem(last=False)
+        self.cancelled.remember(cancel.job_id, cancel.project_id, event.timestamp_ms)
         if self._owns_fresh(event):
             ended = next((h for h in self.handled.values(event.partition) if h.job_id == cancel.job_id and h.project_id == cancel.project_id), None)
             if ended is not None:
-                del self.cancelled[cancel.job_id]
+                self.cancelled.forget(cancel.job_id)
                 note = f"cancel ignored: the job already ended {ended.outcome}"
                 status = JobStatus(ended.outcome)
             else:
                 note = "cancel recorded for a job no agent has started; it will be dropped if it arrives"
                 status = JobStatus.CANCELLED
             event_out = JobStatusChanged(cancel.job_id, cancel.project_id, status.value, cancel.request_id, 1.0 if ended else 0.0, note)
-            self.pending.append(self.encoder.message(self.routes.job_status, cancel.job_id, event_out, child_traceparent(None)))
+            self.pending.append(((self.routes.requests, event.partition), self.encoder.message(self.routes.job_status, cancel.job_id, event_out, child_traceparent(None))))
 
     def _owns_fresh(self, event: ControlEvent | RejectedControl) -> bool:
         """This agent owns the event's partition now, and the event is no older than this agent
@@ -414,7 +470,7 @@ class Agent:
         message = rejected.message
         log.warning("dead-lettering control message %s[%d]@%d: %s", message.topic, message.partition, message.offset, rejected.error, extra=message_fields(message))
         ids = best_effort_ids(self.codec, message)
-        self.pending.append(control_dead_letter_message(self.encoder, self.routes.control_dead_letters, message, rejected.error, ids))
+        self.pending.append(((self.routes.requests, rejected.partition), control_dead_letter_message(self.encoder, self.routes.control_dead_letters, message, rejected.error, ids)))
         self.counters["control_dead_letters"] += 1
         self.metrics.dead_letters.labels("control").inc()
 
@@ -426,77 +482,39 @@ class Agent:
     def _status(self, job: Job, status: JobStatus, progress: float, error: str | None = None) -> None:
         r = job.request
         event = JobStatusChanged(r.job_id, r.project_id, status.value, r.request_id, round(progress, 4), error, r.render_version)
-        self.pending.append(self.encoder.message(self.routes.job_status, r.job_id, event, job.trace))
+        self.pending.append((job.tp, self.encoder.message(self.routes.job_status, r.job_id, event, job.trace)))
 
     def _commit(self) -> None:
-        """Hand this turn's messages and the offsets that moved to the committer (in order)."""
-        offsets = self.ledger.advance()
-        if not self.pending and not offsets:
+        """Hand this turn's messages of owned partitions and the positions of every owned
+        partition (moved or not: every transaction is fenced) to the committer, in order."""
+        moved = self.ledger.advance()
+        if not self.pending and not moved:
+            if self.committer.stale:  # a transaction failed: it is retried with the metadata of now
+                self.committer.refresh(self.consumer.member_metadata())
             return
-        messages, self.pending = self.pending, []
-        self.committer.submit(messages, offsets, self.consumer.group_metadata())
+        messages = [m for m in self.pending if m[0] in self.assigned]
+        if len(messages) < len(self.pending):
+            self.counters["discarded"] += len(self.pending) - len(messages)
+            log.info("dropping %d messages of partitions no longer owned", len(self.pending) - len(messages))
+        self.pending = []
+        self.committer.submit(messages, {tp: p for tp, p in self.ledger.positions().items() if tp in self.assigned}, self.consumer.member_metadata())
 
     def _committed(self, messages: int, offsets: int) -> None:
         self.counters["transactions"] += 1
         self.metrics.transaction(committed=True)
 
     def _flow_control(self) -> None:
-        full = len(self.scheduler) >= self.settings.worker.in_flight_window or time.monotonic() < self.hold_until
-        if full and not self.paused:
+        """Pause when the window is full (or storage is held), resume only once it is half empty:
+        each pause drops what librdkafka prefetched, so no pause/resume at every turn."""
+        window = self.settings.worker.in_flight_window
+        held = time.monotonic() < self.hold_until
+        if not self.paused and (held or len(self.scheduler) >= window):
             self.consumer.pause(self.assigned)
             self.paused = True
-        elif not full and self.paused:
+            self.counters["pauses"] += 1
+        elif self.paused and not held and len(self.scheduler) <= window // 2:
             self.consumer.resume(self.assigned)
             self.paused = False
-
-    # ---- rebalancing ------------------------------------------------------------------------------
-
-    def _on_assign(self, partitions: list[tuple[str, int]]) -> None:
-        numbers = sorted(p for t, p in partitions if t == self.routes.requests)
-        self.assigned.update(partitions)
-        wanted = [(table.topic, p) for table in self.tables for p in numbers]
-        read = read_to_end(self.settings, self.bootstrap, wanted)
-        counts = restore_tables(self.tables, numbers, lambda topic, p: read[(topic, p)])
-        log.info("assigned %s; restored %s", numbers, counts)
-        self.next_dedupe_sweep = 0.0  # restored rows past the window are dropped next turn
-        self.counters["assigned"] += 1  # after the restore: the agent is ready for these partitions
-        self.metrics.rebalance("assign")
-        self.health.partitions = self._request_partitions()
-        self.health.in_group = True
-        if self.paused:
-            self.consumer.pause(partitions)
-
-    def _on_revoke(self, partitions: list[tuple[str, int]]) -> None:
-        self.counters["revoked"] += 1
-        self.metrics.rebalance("revoke")
-        self._commit()
-        self.committer.flush()  # what is finished is published before the partitions change hands
-        self._release(partitions)
-
-    def _on_lost(self, partitions: list[tuple[str, int]]) -> None:
-        # The group moved on without us (session timeout): our uncommitted work and in-memory
-        # progress no longer match any partition we own. Like a Kafka Streams task migrated, the
-        # agent stops dirty; its supervisor restarts it and it rejoins from the committed state.
-        self.pending.clear()
-        self.metrics.rebalance("lost")
-        self.health.in_group = False
-        self._release(partitions)
-        self.lost = True
-
-    def _release(self, partitions: list[tuple[str, int]]) -> None:
-        dropped = self.scheduler.revoke(partitions)
-        self.ledger.forget(partitions)
-        for table in self.tables:
-            table.forget(p for _, p in partitions)
-        self.assigned.difference_update(partitions)
-        self.health.partitions = self._request_partitions()
-        for job in dropped:
-            if job.span is not None:
-                job.span.end("revoked")
-        log.info("released %s (%d jobs handed over)", sorted(p for _, p in partitions), len(dropped))
-
-    def _request_partitions(self) -> tuple[int, ...]:
-        return tuple(sorted(p for t, p in self.assigned if t == self.routes.requests))
 
 
 def _progress_key(job: Job) -> str:

@@ -52,6 +52,13 @@ class OffsetLedger:
     def __init__(self) -> None:
         self._partitions: dict[TopicPartitionKey, PartitionOffsets] = {}
 
+    def start(self, tp: TopicPartitionKey, position: int) -> None:
+        """A partition assigned at ``position`` (its committed offset, or its low watermark when
+        nothing was committed): from now on every transaction carries its position."""
+        partition = self._partitions.setdefault(tp, PartitionOffsets())
+        if partition.committed is None:
+            partition.committed = position
+
     def add(self, tp: TopicPartitionKey, offset: int) -> None:
         self._partitions.setdefault(tp, PartitionOffsets()).add(offset)
 
@@ -68,6 +75,11 @@ class OffsetLedger:
             if position is not None:
                 moved[tp] = position
         return moved
+
+    def positions(self) -> dict[TopicPartitionKey, int]:
+        """The commit position of every partition known, moved or not: each transaction sends
+        them all, so the broker checks the group generation on every one (KIP-447)."""
+        return {tp: p.committed for tp, p in self._partitions.items() if p.committed is not None}
 
     def unfinished(self, tp: TopicPartitionKey | None = None) -> int:
         if tp is not None:

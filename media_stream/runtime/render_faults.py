@@ -7,7 +7,9 @@
   failure, ``RenderOutOfMemory`` (permanent: the same scene at the same size would fail again);
   the cached allocator is emptied so the next batch starts clean. The agent never dies of it.
 - A batch still rendering after ``worker.render_deadline_s`` is given up by the render thread:
-  its jobs' step fails with ``RenderDeadlineExceeded`` (see ``runtime/render_thread.py``).
+  its jobs' step fails with ``RenderDeadlineExceeded``, retriable: the step is tried again under
+  the agent's retry policy, and fails for good when the attempts run out (see
+  ``runtime/render_thread.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from media_stream.domain.errors import MediaStreamError, PermanentError
+from media_stream.domain.errors import MediaStreamError, PermanentError, RetriableError
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,9 @@ class RenderOutOfMemory(PermanentError):
     """The renderer ran out of memory (host or accelerator) on this step alone."""
 
 
-class RenderDeadlineExceeded(PermanentError):
-    """The render of this step was still running after ``worker.render_deadline_s``."""
+class RenderDeadlineExceeded(RetriableError):
+    """The render of this step was still running after ``worker.render_deadline_s`` (retried
+    under the retry policy: a stall is often the machine's, not the scene's)."""
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -4,10 +4,12 @@ The agent's main thread owns the consumer and the producer (neither is shared); 
 to this thread and collects what comes back, so a render of minutes never delays a poll.
 
 A batch still rendering after ``deadline_s`` is given up when the loop next collects: its jobs
-get ``RenderDeadlineExceeded`` as their result, the stuck thread is left behind (a daemon; what it
-returns, if it ever does, is discarded) and a fresh thread takes the batches that were waiting.
-``gave_up(job)`` turns true for the jobs of such a batch, so a renderer that checks its cancel
-hook between steps (SDXL does) stops and frees the accelerator.
+get ``RenderDeadlineExceeded`` (retriable: the agent's retry policy decides) as their result, the
+stuck thread is left behind (a daemon; what it returns, if it ever does, is discarded) and a fresh
+thread takes the batches that were waiting. ``abandoned()``, asked from a render thread, turns
+true on the thread that was given up and on no other, so a renderer that checks its cancel hook
+between steps (SDXL does) stops and frees the accelerator, while the same jobs rendered again on
+the fresh thread are not stopped.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import logging
 import queue
 import threading
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,11 +36,11 @@ class RenderThread:
         self._in_flight = 0
         self.depth = depth  # batches handed over and not yet collected: one rendering, one waiting
         self.deadline_s = deadline_s
-        self.abandoned = 0  # batches given up at the deadline
+        self.given_up = 0  # batches given up at the deadline
         self._lock = threading.Lock()
         self._generation = 0
         self._current: tuple[Batch, float] | None = None  # the batch rendering now, since when
-        self._given_up: weakref.WeakSet[Any] = weakref.WeakSet()  # jobs of abandoned batches
+        self._local = threading.local()  # each render thread's generation
         self._inbox: queue.Queue[Batch | None] = queue.Queue()
         self._thread = self._start_thread()
 
@@ -66,16 +67,22 @@ class RenderThread:
         self._in_flight -= len(done)
         return done
 
-    def gave_up(self, job: Any) -> bool:
-        """The job's batch ran past the deadline: its render should stop at the next chance."""
-        try:
-            return job in self._given_up
-        except TypeError:  # not weak-referenceable: never given up
-            return False
+    def abandoned(self) -> bool:
+        """Asked from a render thread: it was given up (its batch ran past the deadline), so its
+        render should stop at the next chance. False on any other thread."""
+        generation = getattr(self._local, "generation", None)
+        return generation is not None and generation != self._generation
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 600.0) -> bool:
+        """Let the render thread finish what it holds, waiting at most ``timeout_s``; False when
+        it is still rendering then (a daemon: it is left behind, its results discarded)."""
         self._inbox.put(None)
-        self._thread.join(timeout=600)
+        self._thread.join(timeout=max(timeout_s, 0.0))
+        if self._thread.is_alive():
+            with self._lock:
+                self._generation += 1  # whatever it returns now is discarded
+            return False
+        return True
 
     def _overdue(self) -> list[tuple[Batch, list[Any]]]:
         if not self.deadline_s:
@@ -95,14 +102,9 @@ class RenderThread:
                 if item is not None:
                     self._inbox.put(item)
             self._thread = self._start_thread()
-        self.abandoned += 1
-        for job in batch:
-            try:
-                self._given_up.add(job)
-            except TypeError:
-                pass
+        self.given_up += 1
         elapsed = time.monotonic() - started
-        log.error("a batch of %d has rendered for %.1fs, past the %.1fs deadline: its steps fail, a fresh render thread takes over", len(batch), elapsed, self.deadline_s)
+        log.error("a batch of %d has rendered for %.1fs, past the %.1fs deadline: its steps fail (retried under the retry policy), a fresh render thread takes over", len(batch), elapsed, self.deadline_s)
         error = RenderDeadlineExceeded(f"still rendering after {elapsed:.1f}s (worker.render_deadline_s={self.deadline_s:g})")
         return [(batch, [error] * len(batch))]
 
@@ -112,6 +114,7 @@ class RenderThread:
         return thread
 
     def _loop(self, generation: int, inbox: queue.Queue[Batch | None]) -> None:
+        self._local.generation = generation
         while True:
             batch = inbox.get()
             if batch is None:

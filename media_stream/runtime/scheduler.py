@@ -3,6 +3,10 @@
 Jobs wait in one FIFO per key (projectId). Only the head job of a key may run, one step at a
 time, so a project's requests finish in offset order and its scenes in scene order. Heads of
 different keys run concurrently and share a renderer batch when their steps are compatible.
+
+A request whose outcome is known at once (a dead letter, a duplicate, a cancel that came first)
+still waits in its key's FIFO as a *settled* job with no steps, so it ends in request order too,
+after the project's earlier requests.
 """
 
 from __future__ import annotations
@@ -38,14 +42,16 @@ class Job:
     revoked: bool = False
     arrival: int = field(default_factory=lambda: next(_arrival))
     span: Any = None  # the job's trace spans (runtime.tracing.JobSpan), when the agent made one
+    settled: Any = None  # an outcome decided on arrival (no steps), published when the job is the head
+    cancel_note: str = "cancelled"  # the error its cancelled status carries
 
     @property
     def tp(self) -> TopicPartitionKey:
         return (self.message.topic, self.message.partition)
 
     @property
-    def job_id(self) -> str:
-        return self.request.job_id
+    def job_id(self) -> str | None:
+        return None if self.request is None else self.request.job_id
 
     @property
     def done(self) -> bool:
@@ -73,13 +79,17 @@ class KeyScheduler:
     def find(self, job_id: str) -> Job | None:
         return next((j for j in self.jobs() if j.job_id == job_id), None)
 
+    def find_all(self, job_id: str) -> list[Job]:
+        """Every job with this id (a replay keeps the jobId of the request it replays)."""
+        return [j for j in self.jobs() if j.job_id == job_id]
+
     def __len__(self) -> int:
         return sum(len(q) for q in self._queues.values())
 
     def ready(self, now: float) -> list[Job]:
         """Head jobs that may run a step now, oldest first."""
         heads = [q[0] for q in self._queues.values() if q]
-        ready = [j for j in heads if not j.running and not j.done and j.not_before <= now]
+        ready = [j for j in heads if not j.running and not j.done and j.not_before <= now and j.settled is None]
         return sorted(ready, key=lambda j: j.arrival)
 
     def finished_heads(self) -> list[Job]:

@@ -2,15 +2,18 @@
 
 Rows live in a ChangelogTable partitioned like the requests: a project's characters sit in the
 partition of the project's requests, restored with them on assignment. ``put`` is called on the
-render thread (a first appearance renders a portrait there); it changes the row at once and
-queues the changelog message, which the agent loop hands to its next transaction, ahead of the
-ImageReady that used it.
+render thread (a first appearance renders a portrait there) and only *stages* the identity: the
+render thread sees it at once (``get``), but the table changes on the agent loop alone, in
+``drain(owned)``, which applies the staged identities of the partitions the agent still owns and
+returns their changelog messages for the next transaction (ahead of the ImageReady that used
+them). ``forget(partitions)`` (a revoke, a loss) drops what was staged for those partitions, also
+what a render still running for them stages later.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
+from collections.abc import Collection, Iterable
 
 from media_stream.kafka.messages import OutgoingMessage
 from media_stream.state.changelog import ChangelogTable
@@ -21,7 +24,8 @@ class KafkaCharacterRegistry:
     def __init__(self, table: ChangelogTable[CharacterIdentity]) -> None:
         self.table = table
         self._partition_of: dict[str, int] = {}
-        self._outbox: queue.Queue[OutgoingMessage] = queue.Queue()
+        self._staged: list[tuple[int, int, CharacterIdentity]] = []  # (partition, its era, identity)
+        self._era: dict[int, int] = {}  # bumped when a partition is forgotten: older stagings are void
         self._lock = threading.Lock()
 
     def locate(self, project_id: str, partition: int) -> None:
@@ -30,19 +34,38 @@ class KafkaCharacterRegistry:
             self._partition_of[project_id] = partition
 
     def get(self, project_id: str, character_id: str) -> CharacterIdentity | None:
+        key = identity_key(project_id, character_id)
         with self._lock:
             partition = self._partition_of.get(project_id)
-            return None if partition is None else self.table.get(partition, identity_key(project_id, character_id))
+            if partition is None:
+                return None
+            staged = next((i for p, era, i in reversed(self._staged) if p == partition and era == self._era.get(p, 0) and i.key == key), None)
+            return staged or self.table.get(partition, key)
 
     def put(self, identity: CharacterIdentity) -> None:
+        """Stage a new identity (render thread); the loop applies it in ``drain``."""
         with self._lock:
-            partition = self._partition_of[identity.project_id]
-            self._outbox.put(self.table.put(partition, identity.key, identity))
+            partition = self._partition_of.get(identity.project_id)
+            if partition is not None:  # else its partition was revoked meanwhile: nothing to keep
+                self._staged.append((partition, self._era.get(partition, 0), identity))
 
-    def drain(self) -> list[OutgoingMessage]:
+    def drain(self, owned: Collection[int]) -> list[tuple[int, OutgoingMessage]]:
+        """On the loop: apply the staged identities of owned partitions to the table; their
+        (partition, changelog message) pairs, in staging order. The others are dropped."""
+        with self._lock:
+            staged, self._staged = self._staged, []
+            current = dict(self._era)
         out = []
-        try:
-            while True:
-                out.append(self._outbox.get_nowait())
-        except queue.Empty:
-            return out
+        for partition, era, identity in staged:
+            if partition in owned and era == current.get(partition, 0):
+                out.append((partition, self.table.put(partition, identity.key, identity)))
+        return out
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """The agent no longer owns ``partitions``: their staged identities are void."""
+        gone = set(partitions)
+        with self._lock:
+            for partition in gone:
+                self._era[partition] = self._era.get(partition, 0) + 1
+            self._staged = [s for s in self._staged if s[0] not in gone]
+            self._partition_of = {k: p for k, p in self._partition_of.items() if p not in gone}

@@ -33,14 +33,19 @@ def agent_spec(bootstrap: str, routes: AgentRoutes, tmp_path: Path, **extra: Any
     }
 
 
+def spawn_agent(spec: dict[str, Any], log: Path) -> subprocess.Popen[bytes]:
+    """One ``tests.faults.fault_agent`` process, its output appended to ``log``."""
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "tests.faults.fault_agent", json.dumps(spec)], cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
 @contextmanager
 def agent_processes(specs: list[dict[str, Any]], logs: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Start one process per spec; at the end SIGTERM the living ones (SIGKILL after 60 s)."""
     agents = []
     try:
         for i, spec in enumerate(specs):
-            out = open(logs / f"agent-{i}.log", "wb")
-            agents.append(subprocess.Popen([sys.executable, "-m", "tests.faults.fault_agent", json.dumps(spec)], cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT))
+            agents.append(spawn_agent(spec, logs / f"agent-{i}.log"))
         yield agents
     finally:
         for agent in agents:
@@ -78,3 +83,8 @@ def await_file(path: Path, timeout_s: float = 60) -> None:
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert path.exists(), f"{path.name} did not appear within {timeout_s:g}s"
+
+
+def restarts(logs: Path, index: int) -> int:
+    """How often a supervised agent process (``supervised`` in its spec) rebuilt its agent after an error."""
+    return (logs / f"agent-{index}.log").read_text(errors="replace").count("agent stopped with")

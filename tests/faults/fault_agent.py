@@ -4,7 +4,11 @@ SPEC is the JSON of ``tests.integration.runtime.agent_process`` (bootstrap, rout
 storage_root, render_log, delay_s, session_timeout_ms) plus optional ``transaction_timeout_ms`` and
 ``hold_commit``: ``{"marker": PATH, "after_ready": N}`` — once N scenes are rendered, the next
 transaction that carries ImageReady events is held open before its commit (forever), and MARKER
-is written: the test kills the agent mid-transaction.
+is written: the test kills the agent mid-transaction. ``supervised``: run the agent as a deployment
+does, a fresh one built after each error exit (each restart logs ``agent stopped with``, counted
+by ``agent_processes.restarts``); ``max_poll_interval_ms`` as the worker setting;
+``heartbeat_interval_ms`` for the group consumer (below librdkafka's 3 s default, so a session
+timeout of a few seconds on a broker that allows one is safe).
 """
 
 from __future__ import annotations
@@ -60,13 +64,46 @@ def main(spec_json: str) -> None:
     settings.worker.poll_timeout_s = 0.05
     settings.worker.session_timeout_ms = spec.get("session_timeout_ms", settings.worker.session_timeout_ms)
     settings.worker.transaction_timeout_ms = spec.get("transaction_timeout_ms", settings.worker.transaction_timeout_ms)
+    settings.worker.max_poll_interval_ms = spec.get("max_poll_interval_ms", settings.worker.max_poll_interval_ms)
     routes = AgentRoutes(**{**spec["routes"], "request_types": tuple(spec["routes"]["request_types"])})
-    renderer = ScriptedRenderer(Path(spec["render_log"]), default_delay_s=spec["delay_s"])
-    agent = build_agent(settings, "image", spec["bootstrap"], spec["group"], routes, renderer, FilesystemStore(spec["storage_root"]))
-    if spec.get("hold_commit"):
-        hold_a_commit(agent, Path(spec["hold_commit"]["marker"]), spec["hold_commit"]["after_ready"])
-    signal.signal(signal.SIGTERM, lambda *_: agent.stopping.set())
-    agent.run()
+
+    if spec.get("heartbeat_interval_ms"):
+        import media_stream.runtime.assembly as assembly
+
+        consumer_class = assembly.EventConsumer
+        assembly.EventConsumer = lambda *a, **kw: consumer_class(*a, **{**kw, "heartbeat.interval.ms": spec["heartbeat_interval_ms"]})  # type: ignore[misc, assignment]
+
+    def build() -> Agent:
+        renderer = ScriptedRenderer(Path(spec["render_log"]), default_delay_s=spec["delay_s"])
+        agent = build_agent(settings, "image", spec["bootstrap"], spec["group"], routes, renderer, FilesystemStore(spec["storage_root"]))
+        if spec.get("hold_commit"):
+            hold_a_commit(agent, Path(spec["hold_commit"]["marker"]), spec["hold_commit"]["after_ready"])
+        return agent
+
+    current: list[Agent] = []
+    stopping = [False]
+
+    def on_sigterm(*_: object) -> None:
+        stopping[0] = True
+        if current:
+            current[-1].stopping.set()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    while True:
+        current.append(build())
+        if stopping[0]:
+            current[-1].stopping.set()
+        if not spec.get("supervised"):
+            current[-1].run()
+            return
+        try:
+            current[-1].run()
+            return  # a clean stop
+        except Exception as exc:  # noqa: BLE001 - what a supervisor restarts on
+            logging.getLogger("fault_agent").warning("agent stopped with %s: %s; restarting", type(exc).__name__, exc)
+            if stopping[0]:
+                return
+            time.sleep(1.0)
 
 
 if __name__ == "__main__":

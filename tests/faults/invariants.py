@@ -7,10 +7,15 @@
 2. No duplicate ready event: each scene's ImageReady at most once; a completed job's ImageReady
    scenes are exactly the images of its BatchCompleted.
 3. Per-project order: a project's BatchCompleted follow the order its requests were published,
-   and its ImageReady follow (request order, scene order).
+   and its ImageReady follow (request order, scene order). With ``strict_order`` (issue 18) all
+   of a project's outcomes do: its terminal statuses (completed, failed — dead letters included —
+   and cancelled, on the status topic), its JobFailed, and the DeadLetters of each source
+   partition (in source offset order), so a request that ends at once (dead-lettered, cancelled
+   before it started) may not end ahead of an earlier request still rendering.
 
 ``assert_accounted`` returns each job's ending; with ``MEDIA_STREAM_FAULTS_LEDGER`` set it appends
-one JSON line per call (the figures `scripts/reliability-report` adds up).
+one JSON line per call (the figures `scripts/reliability-report` adds up), and ``record_rounds``
+one per round-based scenario (zombie, network partition: rounds, scenes, duplicates, lost).
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from media_stream.domain.outcomes import BatchCompleted, ImageReady, JobFailed, JobStatus, JobStatusChanged
+from media_stream.domain.outcomes import (
+    BatchCompleted,
+    DeadLetter,
+    ImageReady,
+    JobFailed,
+    JobStatus,
+    JobStatusChanged,
+)
 
 TERMINAL = tuple(s.value for s in JobStatus if s.terminal)
 NOTES = ("cancel ignored", "cancel recorded")  # status events a cancel adds about a job it cannot act on
@@ -74,6 +86,7 @@ def assert_accounted(
     expect: Mapping[str, str] | None = None,
     streams: Sequence[Sequence[Any]] | None = None,
     scenario: str = "",
+    strict_order: bool = False,
 ) -> dict[str, str]:
     """Assert the invariant for ``submitted`` (requests in publish order; duplicates allowed) and
     return jobId (with ``@v`` for versions above 1) → ending. ``expect`` checks some endings.
@@ -111,6 +124,8 @@ def assert_accounted(
         for request in stream:
             firsts.setdefault(_key(request), request)
         _assert_project_order(seen, list(firsts.values()))
+        if strict_order:
+            _assert_every_outcome_in_order(seen, list(firsts.values()))
     if expect:
         assert {job: endings[job] for job in expect} == dict(expect)
     _record(scenario, endings)
@@ -136,11 +151,49 @@ def _assert_project_order(seen: Seen, requests: list[Any]) -> None:
         assert order == sorted(order), f"{project}: ImageReady out of (request, scene) order: {order}"
 
 
+def _assert_every_outcome_in_order(seen: Seen, requests: list[Any]) -> None:
+    rank = {_key(r): i for i, r in enumerate(requests)}
+    projects = {_key(r): r.project_id for r in requests}
+    ended: dict[str, list[tuple[int, str]]] = {}
+    failed: dict[str, list[int]] = {}
+    letters: dict[tuple[str, int], list[int]] = {}
+    for _, e in seen:
+        key = (getattr(e, "job_id", None), getattr(e, "render_version", 1))
+        if isinstance(e, DeadLetter):
+            letters.setdefault((e.source_topic, e.source_partition), []).append(e.source_offset)
+        if key not in rank:
+            continue
+        if isinstance(e, JobStatusChanged) and e.status in TERMINAL and not _is_note(e):
+            ended.setdefault(projects[key], []).append((rank[key], f"{key[0]}:{e.status}"))
+        elif isinstance(e, JobFailed):
+            failed.setdefault(projects[key], []).append(rank[key])
+    for project, order in ended.items():
+        assert [r for r, _ in order] == sorted(r for r, _ in order), f"{project}: terminal statuses out of request order: {[label for _, label in order]}"
+    for project, ranks in failed.items():
+        assert ranks == sorted(ranks), f"{project}: JobFailed out of request order: {ranks}"
+    for source, offsets in letters.items():
+        assert offsets == sorted(offsets), f"{source}: DeadLetters out of source offset order: {offsets}"
+
+
 def _record(scenario: str, endings: Mapping[str, str]) -> None:
     path = os.environ.get("MEDIA_STREAM_FAULTS_LEDGER")
     if not path:
         return
     name = scenario or os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
     line = {"scenario": name, "requests": len(endings), **Counter(endings.values())}
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
+
+
+def record_rounds(scenario: str, rounds: Sequence[Mapping[str, Any]]) -> None:
+    """With ``MEDIA_STREAM_FAULTS_LEDGER`` set, one line of a round-based scenario's figures (rounds,
+    scenes, ImageReady seen, duplicates, lost, restarts of the agent at fault), recorded before its
+    assertions so a failing run's counts are in the report too."""
+    path = os.environ.get("MEDIA_STREAM_FAULTS_LEDGER")
+    if not path:
+        return
+    line: dict[str, Any] = {"scenario": scenario, "rounds": len(rounds)}
+    for figure in ("scenes", "image_ready", "duplicates", "lost", "restarts"):
+        line[figure] = sum(int(r.get(figure, 0)) for r in rounds)
     with open(path, "a", encoding="utf-8") as out:
         out.write(json.dumps(line) + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from media_stream.domain.outcomes import BatchCompleted, ImageReady, ImageSummary, JobFailed, JobStatusChanged
+from media_stream.domain.outcomes import BatchCompleted, DeadLetter, ImageReady, ImageSummary, JobFailed, JobStatusChanged
 from tests.faults.invariants import assert_accounted
 from tests.integration.runtime.test_agent_semantics import image, storyboard
 
@@ -41,3 +41,23 @@ def test_each_violation_is_caught(seen: list, problem: str) -> None:
 def test_notes_of_a_cancel_are_not_a_second_ending() -> None:
     note = ("status", JobStatusChanged("a", "p", "completed", error="cancel ignored: the job already ended completed"))
     assert assert_accounted(_completed("a", "p") + [note], [image("a", "p")]) == {"a": "completed"}
+
+
+def _failed(job: str, project: str) -> list[tuple[str, object]]:
+    return [("failed", JobFailed(job, project, "bad", "ValidationError", False)), ("status", JobStatusChanged(job, project, "failed"))]
+
+
+def _letter(offset: int) -> tuple[str, object]:
+    return ("dlq", DeadLetter("requests", 0, offset, "UndecodableMessage", "junk", b"p", b"\x00"))
+
+
+def test_strict_order_catches_a_dead_letter_that_ends_ahead_of_an_earlier_request() -> None:
+    submitted = [image("a", "p"), image("b", "p")]
+    in_order = _completed("a", "p") + _failed("b", "p")
+    assert assert_accounted(in_order, submitted, strict_order=True) == {"a": "completed", "b": "failed"}
+    ahead = _failed("b", "p") + _completed("a", "p")
+    assert_accounted(ahead, submitted)  # the BatchCompleted-only order does not see it
+    with pytest.raises(AssertionError, match="terminal statuses out of request order"):
+        assert_accounted(ahead, submitted, strict_order=True)
+    with pytest.raises(AssertionError, match="DeadLetters out of source offset order"):
+        assert_accounted(in_order + [_letter(3), _letter(1)], submitted, strict_order=True)

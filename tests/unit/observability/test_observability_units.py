@@ -174,20 +174,20 @@ def _scene(i: int) -> SceneWork:
 
 
 class _FailingProducer:
-    @contextmanager
-    def transaction(self, offsets: Any, group_metadata: Any) -> Iterator[None]:
-        raise RuntimeError("fenced")
-        yield
+    needs_renewal = False
 
-    def send(self, message: Any) -> None:
+    def commit(self, messages: Any, offsets: Any, group_metadata: Any) -> None:
+        raise RuntimeError("fenced")
+
+    def renew(self) -> None:
         pass
 
 
 def test_a_failed_transaction_is_counted_as_aborted() -> None:
     metrics = AgentMetrics(gpu=False)
     committer = TransactionCommitter(_FailingProducer(), on_abort=lambda: metrics.transaction(committed=False))  # type: ignore[arg-type]
-    committer.submit([], {("t", 0): 5}, None)
-    with pytest.raises(RuntimeError, match="fenced"):
-        committer.flush(timeout_s=5)
+    committer.submit([], {("t", 0): 5}, "metadata")
+    with pytest.raises(TimeoutError):  # retried, never raised into the agent's loop
+        committer.flush(timeout_s=0.5)
     committer.close()
-    assert samples(metrics)[("media_stream_transactions_total", (("outcome", "aborted"),))] == 1
+    assert samples(metrics)[("media_stream_transactions_total", (("outcome", "aborted"),))] >= 1
