@@ -65,3 +65,20 @@ def test_a_projects_outcomes_dead_letters_included_come_in_request_order(setting
     assert [job for job, _ in order] == ["a-story", "b-invalid", "c-broken", "d-wrong", "f-image", "e-cancelled", "g-story"]
     letters = [e.source_offset for _, e in seen if isinstance(e, DeadLetter)]
     assert letters == [1, 2, 3, 5], letters  # invalid, broken (after its render), garbage, wrong type; duplicates are no letters
+
+
+def test_an_invalid_request_sent_twice_ends_once(settings: Settings, routes: AgentRoutes, kafka_bootstrap: str, start_agent: Callable[..., RunningAgent], tmp_path: Path) -> None:
+    """The same invalid requestId twice (a client retrying): one DeadLetter per message is fine (each
+    carries its own bytes), but the request has one ending: one failed status and one JobFailed."""
+    running = start_agent(ScriptedRenderer(tmp_path / "renders.log"))
+    encoder = EventEncoder(EventCodec.from_settings(settings))
+    invalid = ImageRequested("req-twice", "twice", PROJECT, prompt="too wide", width=1001, height=512)
+    after = image("after", PROJECT)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for item in (invalid, invalid, after):
+        message = encoder.message(routes.requests, PROJECT, item, "")
+        producer.produce(routes.requests, key=message.key, value=message.value, headers=list(message.headers))
+    producer.flush(30)
+    seen = collect_to_end(settings, routes, kafka_bootstrap, lambda s: all_ended([invalid, after])(s) and sum(isinstance(e, DeadLetter) for _, e in s) >= 1, timeout_s=60, settle_s=1)
+    running.stop()
+    assert assert_accounted(seen, [invalid, invalid, after], strict_order=True) == {"twice": "failed", "after": "completed"}
