@@ -23,7 +23,7 @@ from media_stream.storage.filesystem import FilesystemStore
 from tests.faults.invariants import all_ended, assert_accounted
 from tests.faults.supervisor import SupervisedAgent
 from tests.integration.runtime.conftest import collect, make_routes
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
+from tests.helpers.scripted_renderer import ScriptedRenderer
 from tests.integration.runtime.test_agent_semantics import publish, storyboard
 
 pytestmark = pytest.mark.kafka

@@ -29,12 +29,12 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 
 from media_stream.config import Settings
 from media_stream.runtime.routes import AgentRoutes
-from tests.faults.agent_processes import agent_spec, spawn_agent
+from tests.helpers.agents import agent_spec, spawn_agent
 from tests.faults.invariants import all_ended, assert_accounted
-from tests.faults.outcomes import collect_to_end
+from tests.helpers.outcomes import collect_to_end
 from tests.faults.own_broker import own_kafka
 from tests.faults.test_broker_restart import _routes_on
-from tests.integration.runtime.scripted_renderer import render_log
+from tests.helpers.scripted_renderer import render_log
 from tests.integration.runtime.test_agent_semantics import publish, storyboard
 
 pytestmark = pytest.mark.kafka

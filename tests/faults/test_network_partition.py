@@ -24,12 +24,12 @@ import pytest
 
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
-from tests.faults.agent_processes import agent_processes, agent_spec, await_assignments, restarts
+from tests.helpers.agents import agent_processes, agent_spec, await_assignments, restarts
 from tests.faults.invariants import all_ended, assert_accounted, record_rounds
-from tests.faults.outcomes import collect_to_end
+from tests.helpers.outcomes import collect_to_end
 from tests.faults.own_broker import OwnKafka, own_kafka
 from tests.faults.test_broker_restart import _routes_on
-from tests.integration.runtime.scripted_renderer import render_log
+from tests.helpers.scripted_renderer import render_log
 from tests.integration.runtime.test_agent_semantics import publish, storyboard
 
 pytestmark = pytest.mark.kafka

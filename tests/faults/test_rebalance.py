@@ -16,7 +16,7 @@ from media_stream.domain.outcomes import ImageReady
 from media_stream.runtime.routes import AgentRoutes
 from tests.faults.invariants import all_ended, assert_accounted
 from tests.integration.runtime.conftest import RunningAgent, collect, make_routes
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer, render_log
+from tests.helpers.scripted_renderer import ScriptedRenderer, render_log
 from tests.integration.runtime.test_agent_semantics import publish, storyboard
 
 pytestmark = pytest.mark.kafka

@@ -18,7 +18,7 @@ from media_stream.config import Settings
 from media_stream.runtime.routes import AgentRoutes
 from tests.faults.invariants import all_ended, assert_accounted
 from tests.integration.runtime.conftest import RunningAgent, collect
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
+from tests.helpers.scripted_renderer import ScriptedRenderer
 from tests.integration.runtime.test_agent_semantics import image, publish, storyboard
 
 pytestmark = pytest.mark.kafka

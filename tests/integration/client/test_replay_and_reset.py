@@ -20,7 +20,7 @@ from media_stream.kafka.group_reset import GroupIsActive, active_members, reset_
 from media_stream.kafka.topic_scan import scan
 from media_stream.runtime.routes import AgentRoutes
 from tests.integration.runtime.conftest import RunningAgent, collect
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer, render_log
+from tests.helpers.scripted_renderer import ScriptedRenderer, render_log
 from tests.integration.runtime.test_agent_semantics import ended
 
 pytestmark = pytest.mark.kafka

@@ -24,7 +24,7 @@ from media_stream.config import PROJECT_ROOT, Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
 from media_stream.runtime.routes import AgentRoutes
 from tests.integration.runtime.conftest import collect, make_routes
-from tests.integration.runtime.scripted_renderer import render_log
+from tests.helpers.scripted_renderer import render_log
 from tests.integration.runtime.test_agent_semantics import ended, publish, storyboard
 
 pytestmark = pytest.mark.kafka
@@ -56,7 +56,7 @@ def test_sigkill_mid_storyboard_loses_nothing_and_re_renders_no_finished_scene(
     agents = []
     for i in range(3):
         out = open(tmp_path / f"agent-{i}.log", "wb")
-        agents.append(subprocess.Popen([sys.executable, "-m", "tests.integration.runtime.agent_process", json.dumps(spec)], cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT))
+        agents.append(subprocess.Popen([sys.executable, "-m", "tests.helpers.agent_process", json.dumps(spec)], cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT))
     try:
         _await_group_of(3, tmp_path, timeout_s=60)
         jobs = {f"crash-{p}": f"proj-{p}" for p in range(PROJECTS)}

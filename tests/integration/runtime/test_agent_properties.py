@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
 from tests.integration.runtime.conftest import RunningAgent, collect, make_routes
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
+from tests.helpers.scripted_renderer import ScriptedRenderer
 from tests.integration.runtime.test_agent_semantics import ended, publish, storyboard
 
 pytestmark = pytest.mark.kafka

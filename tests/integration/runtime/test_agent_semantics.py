@@ -20,7 +20,7 @@ from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.encoding import EventEncoder
 from tests.integration.runtime.conftest import RunningAgent, collect
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer, render_log
+from tests.helpers.scripted_renderer import ScriptedRenderer, render_log
 
 pytestmark = pytest.mark.kafka
 TERMINAL = {s.value for s in JobStatus if s.terminal}

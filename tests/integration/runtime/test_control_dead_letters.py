@@ -21,7 +21,7 @@ from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.encoding import EventEncoder
 from tests.integration.runtime.conftest import PARTITIONS, RunningAgent, collect
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
+from tests.helpers.scripted_renderer import ScriptedRenderer
 from tests.integration.runtime.test_agent_observability import wait_for
 from tests.integration.runtime.test_agent_semantics import (
     ended,

@@ -27,7 +27,7 @@ from media_stream.render.base import RenderedImage
 from media_stream.render.preview import PreviewRenderer
 from media_stream.runtime.routes import AgentRoutes
 from tests.faults.invariants import all_ended, assert_accounted
-from tests.faults.outcomes import collect_to_end
+from tests.helpers.outcomes import collect_to_end
 from tests.integration.runtime.conftest import COMPACT, RunningAgent, collect
 from tests.integration.runtime.test_agent_semantics import image, publish, storyboard
 

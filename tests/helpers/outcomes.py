@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, TopicPartition
 
-from media_stream.client.subscriber import OUTCOME_TYPES
+from media_stream.client.job_end import OUTCOME_TYPES
 from media_stream.config import Settings
 from media_stream.domain.records import from_record
 from media_stream.runtime.routes import AgentRoutes

@@ -220,7 +220,7 @@ def test_image_ready_prompt_omitted_is_a_compatible_addition() -> None:
 
     from fastavro import schemaless_reader, schemaless_writer
 
-    from tests.unit.samples import SAMPLES
+    from tests.helpers.samples import SAMPLES
 
     current, released = SchemaStore.load(CURRENT).get("ImageReady"), SchemaStore.load(RELEASED).get("ImageReady")
     added = field(current.source, "promptOmitted")

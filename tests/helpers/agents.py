@@ -1,4 +1,4 @@
-"""Agents in processes of their own (``tests.faults.fault_agent``), for scenarios that kill one."""
+"""Agents in processes of their own (``tests.helpers.agent_process``), for scenarios that kill one."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from media_stream.config import PROJECT_ROOT
 from media_stream.runtime.routes import AgentRoutes
-from tests.integration.runtime.scripted_renderer import render_log
+from tests.helpers.scripted_renderer import render_log
 
 
 def agent_spec(bootstrap: str, routes: AgentRoutes, tmp_path: Path, **extra: Any) -> dict[str, Any]:
@@ -34,9 +34,9 @@ def agent_spec(bootstrap: str, routes: AgentRoutes, tmp_path: Path, **extra: Any
 
 
 def spawn_agent(spec: dict[str, Any], log: Path) -> subprocess.Popen[bytes]:
-    """One ``tests.faults.fault_agent`` process, its output appended to ``log``."""
+    """One ``tests.helpers.agent_process`` process, its output appended to ``log``."""
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "tests.faults.fault_agent", json.dumps(spec)], cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen([sys.executable, "-m", "tests.helpers.agent_process", json.dumps(spec)], cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 
 @contextmanager
