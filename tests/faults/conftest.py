@@ -9,8 +9,6 @@ import os
 
 import pytest
 
-from tests.integration.runtime.conftest import routes, settings, start_agent  # noqa: F401 - fixtures
-
 LONG_ENV = "MEDIA_STREAM_FAULTS_LONG"
 
 

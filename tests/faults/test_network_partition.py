@@ -24,13 +24,13 @@ import pytest
 
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
-from tests.helpers.agents import agent_processes, agent_spec, await_assignments, restarts
 from tests.faults.invariants import all_ended, assert_accounted, record_rounds
-from tests.helpers.outcomes import collect_to_end
 from tests.faults.own_broker import OwnKafka, own_kafka
-from tests.faults.test_broker_restart import _routes_on
+from tests.helpers.agents import agent_processes, agent_spec, await_assignments, restarts
+from tests.helpers.outcomes import collect_to_end
+from tests.helpers.requests import publish, storyboard
+from tests.helpers.routes import routes_on
 from tests.helpers.scripted_renderer import render_log
-from tests.integration.runtime.test_agent_semantics import publish, storyboard
 
 pytestmark = pytest.mark.kafka
 ROUNDS = int(os.environ.get("MEDIA_STREAM_FAULTS_PARTITION_ROUNDS", "2"))
@@ -61,7 +61,7 @@ def _renders_of(log: Path, tag: str) -> list[tuple[int, str]]:
 def test_an_agent_cut_off_from_the_broker_mid_storyboard_publishes_no_scene_twice(settings: Settings, proxied_broker: OwnKafka, tmp_path: Path) -> None:
     bootstrap = proxied_broker.bootstrap
     assert bootstrap
-    routes, log = _routes_on(bootstrap), tmp_path / "renders.log"
+    routes, log = routes_on(bootstrap), tmp_path / "renders.log"
     specs = [
         agent_spec(proxy.address, routes, tmp_path, delay_s=HOLD_S, session_timeout_ms=SESSION_TIMEOUT_MS, transaction_timeout_ms=10_000, supervised=True)
         for proxy in proxied_broker.proxies

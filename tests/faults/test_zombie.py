@@ -22,12 +22,12 @@ import pytest
 
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
-from tests.helpers.agents import agent_processes, agent_spec, await_assignments, restarts
 from tests.faults.invariants import all_ended, assert_accounted, record_rounds
+from tests.helpers.agents import agent_processes, agent_spec, await_assignments, restarts
 from tests.helpers.outcomes import collect_to_end
-from tests.integration.runtime.conftest import make_routes
+from tests.helpers.requests import publish, storyboard
+from tests.helpers.routes import make_routes
 from tests.helpers.scripted_renderer import render_log
-from tests.integration.runtime.test_agent_semantics import publish, storyboard
 
 pytestmark = pytest.mark.kafka
 ROUNDS = int(os.environ.get("MEDIA_STREAM_FAULTS_ZOMBIE_ROUNDS", "3"))

@@ -1,4 +1,6 @@
-"""Agents in processes of their own (``tests.helpers.agent_process``), for scenarios that kill one."""
+"""Agents under test: on a thread (``RunningAgent``, started by the ``start_agent`` fixture) or in
+processes of their own (``tests.helpers.agent_process``, one entry point) for the tests that kill
+one, started and stopped (one teardown) by ``agent_processes``."""
 
 from __future__ import annotations
 
@@ -7,20 +9,39 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from media_stream.config import PROJECT_ROOT
+from media_stream.runtime.agent import Agent
 from media_stream.runtime.routes import AgentRoutes
 from tests.helpers.scripted_renderer import render_log
 
 
+@dataclass
+class RunningAgent:
+    """An agent on a thread of the test process."""
+
+    agent: Agent
+    thread: threading.Thread
+    errors: list[BaseException]
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        self.agent.stopping.set()
+        self.thread.join(timeout_s)
+        assert not self.thread.is_alive(), f"the agent did not stop within {timeout_s:g}s"
+        assert not self.errors, f"the agent failed: {self.errors!r}"
+
+
 def agent_spec(bootstrap: str, routes: AgentRoutes, tmp_path: Path, **extra: Any) -> dict[str, Any]:
-    return {
+    """The SPEC of one ``tests.helpers.agent_process``; an ``extra`` of None leaves that setting at its default."""
+    spec = {
         "bootstrap": bootstrap,
         "routes": dataclasses.asdict(routes),
         "group": f"agents-{routes.requests}",
@@ -31,6 +52,7 @@ def agent_spec(bootstrap: str, routes: AgentRoutes, tmp_path: Path, **extra: Any
         "transaction_timeout_ms": 6_000,  # and the broker aborts its open transaction after this
         **extra,
     }
+    return {key: value for key, value in spec.items() if value is not None}
 
 
 def spawn_agent(spec: dict[str, Any], log: Path) -> subprocess.Popen[bytes]:
