@@ -30,11 +30,14 @@ from tests.helpers.outcomes import collect_to_end
 from tests.helpers.requests import publish
 
 pytestmark = pytest.mark.kafka
-STEPS = 30
+STEPS = 50
+# Each denoising step is held this much longer (in the step-end callback, as a slower device
+# would): at least 10 s for the whole render, so the cancel lands mid-render however fast the CPU.
+STEP_HOLD_S = 0.2
 
 
 class StepCounting:
-    """The SDXL renderer, with the denoising steps of each call counted: ``steps`` done so far,
+    """The SDXL renderer, each denoising step held ``STEP_HOLD_S`` longer and counted: ``steps`` done so far,
     ``cancel_seen_at`` the step count when the renderer first saw the cancel; ``cancelled``
     (RenderCancelled, steps when the cancel was first seen) of the call that was cancelled."""
 
@@ -57,6 +60,7 @@ class StepCounting:
             self.steps = done
             self.started.set()
             outer.progress(done, total)
+            time.sleep(STEP_HOLD_S)
 
         def is_cancelled() -> bool:
             cancelled = outer.cancelled()

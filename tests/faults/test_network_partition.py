@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,11 +26,11 @@ from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
 from tests.faults.invariants import all_ended, assert_accounted, record_rounds
 from tests.faults.own_broker import OwnKafka, own_kafka
-from tests.helpers.agents import agent_processes, agent_spec, await_assignments, restarts
+from tests.helpers.agents import agent_processes, agent_spec, await_assignments, renders_of, restarts
 from tests.helpers.outcomes import collect_to_end
 from tests.helpers.requests import publish, storyboard
 from tests.helpers.routes import routes_on
-from tests.helpers.scripted_renderer import render_log
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.kafka
 ROUNDS = int(os.environ.get("MEDIA_STREAM_FAULTS_PARTITION_ROUNDS", "2"))
@@ -45,17 +45,6 @@ CUT_AT_LEAST_S = SESSION_TIMEOUT_MS / 1000 + 3
 def proxied_broker(tmp_path: Path) -> Iterator[OwnKafka]:
     with own_kafka(tmp_path / "kafka", proxies=2) as broker:
         yield broker
-
-
-def _await(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout_s:g}s"
-        time.sleep(0.02)
-
-
-def _renders_of(log: Path, tag: str) -> list[tuple[int, str]]:
-    return [(pid, scene) for pid, t, scene in render_log(log) if t.startswith(f"{tag}-s")]
 
 
 def test_an_agent_cut_off_from_the_broker_mid_storyboard_publishes_no_scene_twice(settings: Settings, proxied_broker: OwnKafka, tmp_path: Path) -> None:
@@ -74,18 +63,18 @@ def test_an_agent_cut_off_from_the_broker_mid_storyboard_publishes_no_scene_twic
             mode, tag = MODES[r % len(MODES)], f"cut{r}"
             story = storyboard(tag, f"proj-n{r}", scenes=SCENES)
             publish(settings, bootstrap, routes, story)
-            _await(lambda: len(_renders_of(log, tag)) >= 3, 90, f"round {r}: three scenes rendered")
-            owner_pid = _renders_of(log, tag)[-1][0]
+            wait_for(f"round {r}: three scenes rendered", lambda: len(renders_of(log, tag)) >= 3, timeout_s=90, every_s=0.02)
+            owner_pid = renders_of(log, tag)[-1][0]
             victim = by_pid[owner_pid]
             proxy = proxied_broker.proxies[victim]
             restarts_before = restarts(tmp_path, victim)
-            done = len(_renders_of(log, tag))
-            _await(lambda: len(_renders_of(log, tag)) > done, 10, f"round {r}: the next scene")
+            done = len(renders_of(log, tag))
+            wait_for(f"round {r}: the next scene", lambda: len(renders_of(log, tag)) > done, timeout_s=10, every_s=0.02)
             time.sleep(0.05)  # the scene's transaction is on its way, the next scene renders
             getattr(proxy, mode)()
             cut_at = time.monotonic()
             try:
-                _await(lambda: any(pid != owner_pid for pid, _ in _renders_of(log, tag)), 90, f"round {r}: a takeover")
+                wait_for(f"round {r}: a takeover", lambda: any(pid != owner_pid for pid, _ in renders_of(log, tag)), timeout_s=90, every_s=0.02)
                 time.sleep(max(0.0, CUT_AT_LEAST_S - (time.monotonic() - cut_at)))
             finally:
                 proxy.restore()

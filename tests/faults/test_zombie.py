@@ -23,11 +23,11 @@ import pytest
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
 from tests.faults.invariants import all_ended, assert_accounted, record_rounds
-from tests.helpers.agents import agent_processes, agent_spec, await_assignments, restarts
+from tests.helpers.agents import agent_processes, agent_spec, await_assignments, renders_of, restarts
 from tests.helpers.outcomes import collect_to_end
 from tests.helpers.requests import publish, storyboard
 from tests.helpers.routes import make_routes
-from tests.helpers.scripted_renderer import render_log
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.kafka
 ROUNDS = int(os.environ.get("MEDIA_STREAM_FAULTS_ZOMBIE_ROUNDS", "3"))
@@ -43,17 +43,6 @@ PAUSE_AFTER_S = (0.05, HOLD_S / 2)
 PAUSE_AT_LEAST_S = SESSION_TIMEOUT_MS / 1000 + 3
 
 
-def _await(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout_s:g}s"
-        time.sleep(0.02)
-
-
-def _renders_of(log: Path, tag: str) -> list[tuple[int, str]]:
-    return [(pid, scene) for pid, t, scene in render_log(log) if t.startswith(f"{tag}-s")]  # prompts are "<job>-s<i>"
-
-
 def test_a_paused_agent_that_resumes_after_a_takeover_publishes_no_scene_twice(settings: Settings, unique_topic: Callable[..., str], kafka_bootstrap: str, tmp_path: Path) -> None:
     routes, log = make_routes(unique_topic, 2), tmp_path / "renders.log"
     spec = agent_spec(kafka_bootstrap, routes, tmp_path, delay_s=HOLD_S, session_timeout_ms=SESSION_TIMEOUT_MS, transaction_timeout_ms=TRANSACTION_TIMEOUT_MS, supervised=True)
@@ -65,17 +54,17 @@ def test_a_paused_agent_that_resumes_after_a_takeover_publishes_no_scene_twice(s
             tag = f"zombie{r}"
             story = storyboard(tag, f"proj-z{r}", scenes=SCENES)
             publish(settings, kafka_bootstrap, routes, story)
-            _await(lambda: len(_renders_of(log, tag)) >= 3, 60, f"round {r}: three scenes rendered")
-            owner_pid = _renders_of(log, tag)[-1][0]
+            wait_for(f"round {r}: three scenes rendered", lambda: len(renders_of(log, tag)) >= 3, timeout_s=60, every_s=0.02)
+            owner_pid = renders_of(log, tag)[-1][0]
             zombie = by_pid[owner_pid]
             restarts_before = restarts(tmp_path, zombie)
-            done = len(_renders_of(log, tag))
-            _await(lambda: len(_renders_of(log, tag)) > done, 10, f"round {r}: the next scene")
+            done = len(renders_of(log, tag))
+            wait_for(f"round {r}: the next scene", lambda: len(renders_of(log, tag)) > done, timeout_s=10, every_s=0.02)
             time.sleep(PAUSE_AFTER_S[r % len(PAUSE_AFTER_S)])
             os.kill(owner_pid, signal.SIGSTOP)
             paused_at = time.monotonic()
             try:
-                _await(lambda: any(pid != owner_pid for pid, _ in _renders_of(log, tag)), 90, f"round {r}: a takeover")
+                wait_for(f"round {r}: a takeover", lambda: any(pid != owner_pid for pid, _ in renders_of(log, tag)), timeout_s=90, every_s=0.02)
                 time.sleep(max(0.0, PAUSE_AT_LEAST_S - (time.monotonic() - paused_at)))
             finally:
                 os.kill(owner_pid, signal.SIGCONT)

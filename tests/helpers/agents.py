@@ -110,3 +110,8 @@ def await_file(path: Path, timeout_s: float = 60) -> None:
 def restarts(logs: Path, index: int) -> int:
     """How often a supervised agent process (``supervised`` in its spec) rebuilt its agent after an error."""
     return (logs / f"agent-{index}.log").read_text(errors="replace").count("agent stopped with")
+
+
+def renders_of(log: Path, job: str) -> list[tuple[int, str]]:
+    """(pid, scene id) of each render of a storyboard ``job`` (its scenes' prompts are "<job>-s<i>")."""
+    return [(pid, scene) for pid, tag, scene in render_log(log) if tag.startswith(f"{job}-s")]
