@@ -33,7 +33,7 @@ from media_stream.config import Settings
 from media_stream.runtime.routes import AgentRoutes
 from tests.faults.invariants import all_ended, assert_accounted
 from tests.faults.own_broker import own_kafka
-from tests.helpers.agents import agent_spec, spawn_agent
+from tests.helpers.agents import agent_spec, spawn_agent, stop_agents
 from tests.helpers.outcomes import collect_to_end
 from tests.helpers.requests import publish, storyboard
 from tests.helpers.routes import routes_on
@@ -82,14 +82,7 @@ class Pool:
         self.pauses += 1
 
     def close(self) -> None:
-        for agent in self.agents:
-            agent.send_signal(signal.SIGTERM)
-        for agent in self.agents:
-            try:
-                agent.wait(60)
-            except subprocess.TimeoutExpired:
-                agent.kill()
-                agent.wait(10)
+        stop_agents(self.agents)
 
 
 @dataclass

@@ -70,15 +70,20 @@ def agent_processes(specs: list[dict[str, Any]], logs: Path) -> Iterator[list[su
             agents.append(spawn_agent(spec, logs / f"agent-{i}.log"))
         yield agents
     finally:
-        for agent in agents:
-            if agent.poll() is None:
-                agent.send_signal(signal.SIGTERM)
-        for agent in agents:
-            try:
-                agent.wait(60)
-            except subprocess.TimeoutExpired:
-                agent.kill()
-                agent.wait(10)
+        stop_agents(agents)
+
+
+def stop_agents(agents: list[subprocess.Popen[bytes]]) -> None:
+    """The one teardown of agent processes: SIGTERM the living ones, SIGKILL any still there after 60 s."""
+    for agent in agents:
+        if agent.poll() is None:
+            agent.send_signal(signal.SIGTERM)
+    for agent in agents:
+        try:
+            agent.wait(60)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            agent.wait(10)
 
 
 def await_assignments(count: int, logs: Path, timeout_s: float = 90) -> None:
