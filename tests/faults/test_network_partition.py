@@ -39,6 +39,7 @@ SCENES = 12
 HOLD_S = 0.5
 SESSION_TIMEOUT_MS = 6_000
 CUT_AT_LEAST_S = SESSION_TIMEOUT_MS / 1000 + 3
+SLOW_COMMIT_S = 0.3  # each transaction with an ImageReady stays open this long: the cut lands in it
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def test_an_agent_cut_off_from_the_broker_mid_storyboard_publishes_no_scene_twic
     assert bootstrap
     routes, log = routes_on(bootstrap), tmp_path / "renders.log"
     specs = [
-        agent_spec(proxy.address, routes, tmp_path, delay_s=HOLD_S, session_timeout_ms=SESSION_TIMEOUT_MS, transaction_timeout_ms=10_000, supervised=True)
+        agent_spec(proxy.address, routes, tmp_path, delay_s=HOLD_S, session_timeout_ms=SESSION_TIMEOUT_MS, transaction_timeout_ms=10_000, slow_commit_s=SLOW_COMMIT_S, supervised=True)
         for proxy in proxied_broker.proxies
     ]
     rounds: list[dict[str, object]] = []
@@ -70,7 +71,7 @@ def test_an_agent_cut_off_from_the_broker_mid_storyboard_publishes_no_scene_twic
             restarts_before = restarts(tmp_path, victim)
             done = len(renders_of(log, tag))
             wait_for(f"round {r}: the next scene", lambda: len(renders_of(log, tag)) > done, timeout_s=10, every_s=0.02)
-            time.sleep(0.05)  # the scene's transaction is on its way, the next scene renders
+            time.sleep(0.1)  # the scene's transaction is open, the next scene renders
             getattr(proxy, mode)()
             cut_at = time.monotonic()
             try:

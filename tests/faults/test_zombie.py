@@ -37,15 +37,18 @@ SESSION_TIMEOUT_MS = 6_000  # the broker's group.min.session.timeout.ms
 # The worker's default: longer than the pause, so a transaction the zombie had open when it was
 # paused is still open (not aborted by the broker) when it resumes.
 TRANSACTION_TIMEOUT_MS = 10_000
+# Each transaction with an ImageReady stays open this long before its commit (a slow broker round
+# trip): the window the "just after a scene" pause lands in.
+SLOW_COMMIT_S = 0.3
 # When in the scene the pause comes: just after the last scene was rendered (its ImageReady
-# transaction committing, the next scene starting) or halfway through the next scene.
-PAUSE_AFTER_S = (0.05, HOLD_S / 2)
+# transaction open, the next scene rendering) or halfway through the next scene.
+PAUSE_AFTER_S = (0.1, HOLD_S / 2 + SLOW_COMMIT_S)
 PAUSE_AT_LEAST_S = SESSION_TIMEOUT_MS / 1000 + 3
 
 
 def test_a_paused_agent_that_resumes_after_a_takeover_publishes_no_scene_twice(settings: Settings, unique_topic: Callable[..., str], kafka_bootstrap: str, tmp_path: Path) -> None:
     routes, log = make_routes(unique_topic, 2), tmp_path / "renders.log"
-    spec = agent_spec(kafka_bootstrap, routes, tmp_path, delay_s=HOLD_S, session_timeout_ms=SESSION_TIMEOUT_MS, transaction_timeout_ms=TRANSACTION_TIMEOUT_MS, supervised=True)
+    spec = agent_spec(kafka_bootstrap, routes, tmp_path, delay_s=HOLD_S, session_timeout_ms=SESSION_TIMEOUT_MS, transaction_timeout_ms=TRANSACTION_TIMEOUT_MS, slow_commit_s=SLOW_COMMIT_S, supervised=True)
     rounds: list[dict[str, object]] = []
     with agent_processes([spec, dict(spec)], tmp_path) as agents:
         await_assignments(2, tmp_path)

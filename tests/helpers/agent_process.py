@@ -6,7 +6,8 @@ SPEC is JSON (``agents.agent_spec``): bootstrap, routes (AgentRoutes fields), gr
 render_log, delay_s, session_timeout_ms and transaction_timeout_ms (optional), and optional
 ``hold_commit``: ``{"marker": PATH, "after_ready": N}`` — once N scenes are rendered, the next
 transaction that carries ImageReady events is held open before its commit (forever), and MARKER
-is written: the test kills the agent mid-transaction. ``supervised``: run the agent as a deployment
+is written: the test kills the agent mid-transaction. ``slow_commit_s``: every transaction with
+ImageReady events is held open that long before its commit. ``supervised``: run the agent as a deployment
 does, a fresh one built after each error exit (each restart logs ``agent stopped with``, counted
 by ``agents.restarts``); ``max_poll_interval_ms`` as the worker setting;
 ``heartbeat_interval_ms`` for the group consumer (below librdkafka's 3 s default, so a session
@@ -59,6 +60,30 @@ def hold_a_commit(agent: Agent, marker: Path, after_ready: int) -> None:
     producer.transaction = held_transaction  # type: ignore[method-assign]
 
 
+def slow_commits(agent: Agent, hold_s: float) -> None:
+    """Every transaction that carries ImageReady events stays open ``hold_s`` after its messages
+    reached the broker, before its commit: a slow broker round trip, a window a test can pause in."""
+    producer = agent.producer
+    send, transaction = producer.send, producer.transaction
+    carried = [0]
+
+    def counting_send(message: OutgoingMessage) -> None:
+        carried[0] += message.topic == agent.routes.image_ready
+        send(message)
+
+    @contextmanager
+    def slow_transaction(*args: Any, **kwargs: Any) -> Iterator[None]:
+        with transaction(*args, **kwargs):
+            carried[0] = 0
+            yield
+            if carried[0]:
+                producer._producer.flush(10)
+                time.sleep(hold_s)
+
+    producer.send = counting_send  # type: ignore[method-assign]
+    producer.transaction = slow_transaction  # type: ignore[method-assign]
+
+
 def main(spec_json: str) -> None:
     spec = json.loads(spec_json)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s %(message)s")
@@ -80,6 +105,8 @@ def main(spec_json: str) -> None:
         agent = build_agent(settings, "image", spec["bootstrap"], spec["group"], routes, renderer, FilesystemStore(spec["storage_root"]))
         if spec.get("hold_commit"):
             hold_a_commit(agent, Path(spec["hold_commit"]["marker"]), spec["hold_commit"]["after_ready"])
+        if spec.get("slow_commit_s"):
+            slow_commits(agent, spec["slow_commit_s"])
         return agent
 
     current: list[Agent] = []
