@@ -130,7 +130,8 @@ class Agent(PartitionHandover):
         self.stopping = threading.Event()
         self.renders = RenderThread(self._render_batch, deadline_s=settings.worker.render_deadline_s)
         self.consumer: EventConsumer = consumer_factory(self._on_assign, self._on_revoke, self._on_lost)
-        self.committer = TransactionCommitter(producer, on_commit=self._committed, on_abort=lambda: self.metrics.transaction(committed=False))
+        stuck_after_s = settings.worker.transaction_timeout_ms / 1000 + 5.0  # past it, the broker aborts the transaction anyway
+        self.committer = TransactionCommitter(producer, on_commit=self._committed, on_abort=lambda: self.metrics.transaction(committed=False), stuck_after_s=stuck_after_s)
         self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "control_dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0, "lost": 0, "transactions": 0, "storage_holds": 0, "unowned": 0, "discarded": 0, "pauses": 0}
 
     # ---- the loop -------------------------------------------------------------------------
@@ -234,10 +235,15 @@ class Agent(PartitionHandover):
             self.consumer.poll(0)  # stay in the group while the last render finishes
         self._finish_heads()
         self._commit()
-        try:
-            self.committer.flush(max(self._time_left() - 1.0, 0.5), self.consumer.member_metadata)
-        except TimeoutError as exc:
-            log.warning("shutdown: %s; what is not committed is the next owner's to redo", exc)
+        while True:  # polling meanwhile: a committer waiting for the group (a rejoin) gets it
+            try:
+                self.committer.flush(min(0.2, max(self._time_left() - 1.0, 0.05)), self.consumer.member_metadata)
+                return
+            except TimeoutError as exc:
+                if self._time_left() <= 1.0:
+                    log.warning("shutdown: %s; what is not committed is the next owner's to redo", exc)
+                    return
+            self.consumer.poll(0)
 
     # ---- requests in ------------------------------------------------------------------------
 
