@@ -1,5 +1,6 @@
-"""The fault suite: the runtime's fixtures (fresh co-partitioned topics, agents on threads) and the
-real broker and store; each scenario asserts `invariants.assert_accounted`.
+"""The fault suite: the agent fixtures (``tests/helpers/agent_fixtures.py``: fresh co-partitioned
+topics, agents on threads) and the real broker and store; each scenario asserts
+`invariants.assert_accounted`.
 
 ``--long`` (or ``MEDIA_STREAM_FAULTS_LONG=1``): the long profile (the property test's 200
 examples instead of 25). The option is known when pytest starts from ``tests/faults`` (or a
@@ -8,8 +9,6 @@ path inside it); from elsewhere use the variable."""
 import os
 
 import pytest
-
-from tests.integration.runtime.conftest import routes, settings, start_agent  # noqa: F401 - fixtures
 
 LONG_ENV = "MEDIA_STREAM_FAULTS_LONG"
 

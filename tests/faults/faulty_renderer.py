@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from media_stream.domain.scenes import SceneWork
 from media_stream.render.base import RenderedImage
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
+from tests.helpers.scripted_renderer import ScriptedRenderer
 
 
 class FaultyRenderer(ScriptedRenderer):

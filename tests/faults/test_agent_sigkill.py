@@ -15,11 +15,12 @@ import pytest
 
 from media_stream.config import Settings
 from media_stream.runtime.routes import AgentRoutes
-from tests.faults.agent_processes import agent_processes, agent_spec, await_assignments, await_file, await_renders
 from tests.faults.invariants import all_ended, assert_accounted
-from tests.integration.runtime.conftest import collect, make_routes
-from tests.integration.runtime.scripted_renderer import render_log
-from tests.integration.runtime.test_agent_semantics import publish, storyboard
+from tests.helpers.agents import agent_processes, agent_spec, await_assignments, await_file, await_renders
+from tests.helpers.outcomes import collect
+from tests.helpers.requests import publish, storyboard
+from tests.helpers.routes import make_routes
+from tests.helpers.scripted_renderer import render_log
 
 pytestmark = pytest.mark.kafka
 PARTITIONS = 6

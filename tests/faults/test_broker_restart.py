@@ -4,27 +4,23 @@ every storyboard completes, nothing is shown twice, order is kept."""
 
 from __future__ import annotations
 
-import re
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from media_stream.config import Settings
 from media_stream.dev.local_kafka import LocalKafka
 from media_stream.domain.outcomes import ImageReady
-from media_stream.kafka.admin import await_leaders
 from media_stream.runtime.assembly import build_agent
-from media_stream.runtime.routes import AgentRoutes
 from media_stream.storage.filesystem import FilesystemStore
 from tests.faults.invariants import all_ended, assert_accounted
 from tests.faults.supervisor import SupervisedAgent
-from tests.integration.runtime.conftest import collect, make_routes
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
-from tests.integration.runtime.test_agent_semantics import publish, storyboard
+from tests.helpers.outcomes import collect
+from tests.helpers.requests import publish, storyboard
+from tests.helpers.routes import routes_on
+from tests.helpers.scripted_renderer import ScriptedRenderer
 
 pytestmark = pytest.mark.kafka
 
@@ -42,22 +38,10 @@ def own_broker(tmp_path: Path) -> Iterator[LocalKafka]:
         broker.stop()
 
 
-def _routes_on(bootstrap: str) -> AgentRoutes:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-
-    def create(prefix: str, partitions: int = 1, config: dict[str, str] | None = None) -> str:
-        name = f"faults.{re.sub(r'[^a-z0-9.-]+', '-', prefix)}.{uuid.uuid4().hex[:8]}"
-        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1, config=config or {})])[name].result(timeout=60)
-        await_leaders(admin, name, partitions)
-        return name
-
-    return make_routes(create)
-
-
 def test_storyboards_complete_across_a_broker_restart(settings: Settings, own_broker: LocalKafka, tmp_path: Path) -> None:
     bootstrap = own_broker.bootstrap
     assert bootstrap
-    routes = _routes_on(bootstrap)
+    routes = routes_on(bootstrap)
     settings.worker.transaction_timeout_ms = 5_000
     settings.worker.session_timeout_ms = 6_000
     store = FilesystemStore(settings.storage.root)

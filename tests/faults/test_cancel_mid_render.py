@@ -25,9 +25,9 @@ from media_stream.domain.requests import CancelRequested, ImageRequested
 from media_stream.render.base import RenderHooks
 from media_stream.runtime.routes import AgentRoutes
 from tests.faults.invariants import all_ended, assert_accounted
-from tests.faults.outcomes import collect_to_end
-from tests.integration.runtime.conftest import RunningAgent
-from tests.integration.runtime.test_agent_semantics import publish
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect_to_end
+from tests.helpers.requests import publish
 
 pytestmark = pytest.mark.kafka
 STEPS = 50

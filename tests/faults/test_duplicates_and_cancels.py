@@ -15,9 +15,10 @@ from media_stream.domain.outcomes import JobStatusChanged
 from media_stream.domain.requests import CancelRequested
 from media_stream.runtime.routes import AgentRoutes
 from tests.faults.invariants import all_ended, assert_accounted
-from tests.integration.runtime.conftest import RunningAgent, collect
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer, render_log
-from tests.integration.runtime.test_agent_semantics import image, publish, storyboard
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect
+from tests.helpers.requests import image, publish, storyboard
+from tests.helpers.scripted_renderer import ScriptedRenderer, render_log
 
 pytestmark = pytest.mark.kafka
 

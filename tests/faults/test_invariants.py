@@ -6,7 +6,7 @@ import pytest
 
 from media_stream.domain.outcomes import BatchCompleted, DeadLetter, ImageReady, ImageSummary, JobFailed, JobStatusChanged
 from tests.faults.invariants import assert_accounted
-from tests.integration.runtime.test_agent_semantics import image, storyboard
+from tests.helpers.requests import image, storyboard
 
 
 def _completed(job: str, project: str, scenes: int = 1) -> list[tuple[str, object]]:

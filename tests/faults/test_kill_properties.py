@@ -25,17 +25,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from media_stream.config import Settings
 from media_stream.runtime.routes import AgentRoutes
-from tests.faults.agent_processes import agent_spec, spawn_agent
 from tests.faults.invariants import all_ended, assert_accounted
-from tests.faults.outcomes import collect_to_end
 from tests.faults.own_broker import own_kafka
-from tests.faults.test_broker_restart import _routes_on
-from tests.integration.runtime.scripted_renderer import render_log
-from tests.integration.runtime.test_agent_semantics import publish, storyboard
+from tests.helpers.agents import agent_spec, spawn_agent, stop_agents
+from tests.helpers.outcomes import collect_to_end
+from tests.helpers.requests import publish, storyboard
+from tests.helpers.routes import routes_on
+from tests.helpers.scripted_renderer import render_log
 
 pytestmark = pytest.mark.kafka
 LONG = os.environ.get("MEDIA_STREAM_FAULTS_LONG", "") not in ("", "0")
@@ -80,14 +82,7 @@ class Pool:
         self.pauses += 1
 
     def close(self) -> None:
-        for agent in self.agents:
-            agent.send_signal(signal.SIGTERM)
-        for agent in self.agents:
-            try:
-                agent.wait(60)
-            except subprocess.TimeoutExpired:
-                agent.kill()
-                agent.wait(10)
+        stop_agents(self.agents)
 
 
 @dataclass
@@ -108,7 +103,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     with own_kafka(root / "kafka", properties=FAST_FAILOVER) as broker:
         bootstrap = broker.bootstrap
         assert bootstrap
-        routes = _routes_on(bootstrap)
+        routes = routes_on(bootstrap)
         spec = agent_spec(bootstrap, routes, root, delay_s=0.05, session_timeout_ms=SESSION_TIMEOUT_MS, transaction_timeout_ms=5_000, heartbeat_interval_ms=500, supervised=True)
         pool = Pool(spec, root)
         try:

@@ -15,10 +15,10 @@ from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
 from media_stream.runtime.routes import AgentRoutes
 from tests.faults.invariants import all_ended, assert_accounted
-from tests.faults.outcomes import collect_to_end
-from tests.integration.runtime.conftest import RunningAgent
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer, render_log
-from tests.integration.runtime.test_agent_semantics import image, publish, storyboard
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect_to_end
+from tests.helpers.requests import image, publish, storyboard
+from tests.helpers.scripted_renderer import ScriptedRenderer, render_log
 
 pytestmark = pytest.mark.kafka
 MAX_POLL_INTERVAL_MS = 6_000

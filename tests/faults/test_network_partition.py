@@ -24,12 +24,13 @@ import pytest
 
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
-from tests.faults.agent_processes import agent_processes, agent_spec, await_assignments, await_until, renders_of, restarts
 from tests.faults.invariants import all_ended, assert_accounted, record_rounds
-from tests.faults.outcomes import collect_to_end
 from tests.faults.own_broker import OwnKafka, own_kafka
-from tests.faults.test_broker_restart import _routes_on
-from tests.integration.runtime.test_agent_semantics import publish, storyboard
+from tests.helpers.agents import agent_processes, agent_spec, await_assignments, renders_of, restarts
+from tests.helpers.outcomes import collect_to_end
+from tests.helpers.requests import publish, storyboard
+from tests.helpers.routes import routes_on
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.kafka
 ROUNDS = int(os.environ.get("MEDIA_STREAM_FAULTS_PARTITION_ROUNDS", "2"))
@@ -50,7 +51,7 @@ def proxied_broker(tmp_path: Path) -> Iterator[OwnKafka]:
 def test_an_agent_cut_off_from_the_broker_mid_storyboard_publishes_no_scene_twice(settings: Settings, proxied_broker: OwnKafka, tmp_path: Path) -> None:
     bootstrap = proxied_broker.bootstrap
     assert bootstrap
-    routes, log = _routes_on(bootstrap), tmp_path / "renders.log"
+    routes, log = routes_on(bootstrap), tmp_path / "renders.log"
     specs = [
         agent_spec(proxy.address, routes, tmp_path, delay_s=HOLD_S, session_timeout_ms=SESSION_TIMEOUT_MS, transaction_timeout_ms=10_000, slow_commit_s=SLOW_COMMIT_S, supervised=True)
         for proxy in proxied_broker.proxies
@@ -63,18 +64,18 @@ def test_an_agent_cut_off_from_the_broker_mid_storyboard_publishes_no_scene_twic
             mode, tag = MODES[r % len(MODES)], f"cut{r}"
             story = storyboard(tag, f"proj-n{r}", scenes=SCENES)
             publish(settings, bootstrap, routes, story)
-            await_until(lambda: len(renders_of(log, tag)) >= 3, 90, f"round {r}: three scenes rendered")
+            wait_for(f"round {r}: three scenes rendered", lambda: len(renders_of(log, tag)) >= 3, timeout_s=90, every_s=0.02)
             owner_pid = renders_of(log, tag)[-1][0]
             victim = by_pid[owner_pid]
             proxy = proxied_broker.proxies[victim]
             restarts_before = restarts(tmp_path, victim)
             done = len(renders_of(log, tag))
-            await_until(lambda: len(renders_of(log, tag)) > done, 10, f"round {r}: the next scene")
+            wait_for(f"round {r}: the next scene", lambda: len(renders_of(log, tag)) > done, timeout_s=10, every_s=0.02)
             time.sleep(0.1)  # the scene's transaction is open, the next scene renders
             getattr(proxy, mode)()
             cut_at = time.monotonic()
             try:
-                await_until(lambda: any(pid != owner_pid for pid, _ in renders_of(log, tag)), 90, f"round {r}: a takeover")
+                wait_for(f"round {r}: a takeover", lambda: any(pid != owner_pid for pid, _ in renders_of(log, tag)), timeout_s=90, every_s=0.02)
                 time.sleep(max(0.0, CUT_AT_LEAST_S - (time.monotonic() - cut_at)))
             finally:
                 proxy.restore()

@@ -19,11 +19,12 @@ from media_stream.domain.requests import CancelRequested, ImageRequested
 from media_stream.serde.encoding import EventEncoder
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
+from media_stream.serde.encoding import EventEncoder
 from tests.faults.invariants import all_ended, assert_accounted, terminal_statuses
-from tests.faults.outcomes import collect_to_end
-from tests.integration.runtime.conftest import RunningAgent
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
-from tests.integration.runtime.test_agent_semantics import image, publish, storyboard
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect_to_end
+from tests.helpers.requests import image, publish, storyboard
+from tests.helpers.scripted_renderer import ScriptedRenderer
 
 pytestmark = pytest.mark.kafka
 PROJECT = "proj-o"

@@ -15,9 +15,11 @@ from media_stream.config import Settings
 from media_stream.domain.outcomes import ImageReady
 from media_stream.runtime.routes import AgentRoutes
 from tests.faults.invariants import all_ended, assert_accounted
-from tests.integration.runtime.conftest import RunningAgent, collect, make_routes
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer, render_log
-from tests.integration.runtime.test_agent_semantics import publish, storyboard
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect
+from tests.helpers.requests import publish, storyboard
+from tests.helpers.routes import make_routes
+from tests.helpers.scripted_renderer import ScriptedRenderer, render_log
 
 pytestmark = pytest.mark.kafka
 PARTITIONS = 6

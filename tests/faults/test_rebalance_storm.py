@@ -16,10 +16,11 @@ import pytest
 from media_stream.config import Settings
 from media_stream.runtime.routes import AgentRoutes
 from tests.faults.invariants import all_ended, assert_accounted
-from tests.faults.outcomes import collect_to_end
-from tests.integration.runtime.conftest import RunningAgent, make_routes
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
-from tests.integration.runtime.test_agent_semantics import image, publish, storyboard
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect_to_end
+from tests.helpers.requests import image, publish, storyboard
+from tests.helpers.routes import make_routes
+from tests.helpers.scripted_renderer import ScriptedRenderer
 
 pytestmark = pytest.mark.kafka
 REQUESTS, PROJECTS, PARTITIONS = 500, 50, 6

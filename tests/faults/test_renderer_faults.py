@@ -15,8 +15,9 @@ from media_stream.domain.requests import ImageRequested, Scene, StoryboardReques
 from media_stream.runtime.routes import AgentRoutes
 from tests.faults.faulty_renderer import FaultyRenderer
 from tests.faults.invariants import all_ended, assert_accounted
-from tests.integration.runtime.conftest import RunningAgent, collect
-from tests.integration.runtime.test_agent_semantics import publish
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect
+from tests.helpers.requests import publish
 
 pytestmark = pytest.mark.kafka
 

@@ -15,9 +15,9 @@ from media_stream.runtime.assembly import build_agent
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.storage.minio_store import MinioStore
 from tests.faults.invariants import all_ended, assert_accounted
-from tests.integration.runtime.conftest import collect
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
-from tests.integration.runtime.test_agent_semantics import publish, storyboard
+from tests.helpers.outcomes import collect
+from tests.helpers.requests import publish, storyboard
+from tests.helpers.scripted_renderer import ScriptedRenderer
 
 pytestmark = pytest.mark.kafka
 

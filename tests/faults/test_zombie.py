@@ -22,11 +22,12 @@ import pytest
 
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
-from tests.faults.agent_processes import agent_processes, agent_spec, await_assignments, await_until, renders_of, restarts
 from tests.faults.invariants import all_ended, assert_accounted, record_rounds
-from tests.faults.outcomes import collect_to_end
-from tests.integration.runtime.conftest import make_routes
-from tests.integration.runtime.test_agent_semantics import publish, storyboard
+from tests.helpers.agents import agent_processes, agent_spec, await_assignments, renders_of, restarts
+from tests.helpers.outcomes import collect_to_end
+from tests.helpers.requests import publish, storyboard
+from tests.helpers.routes import make_routes
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.kafka
 ROUNDS = int(os.environ.get("MEDIA_STREAM_FAULTS_ZOMBIE_ROUNDS", "3"))
@@ -56,17 +57,17 @@ def test_a_paused_agent_that_resumes_after_a_takeover_publishes_no_scene_twice(s
             tag = f"zombie{r}"
             story = storyboard(tag, f"proj-z{r}", scenes=SCENES)
             publish(settings, kafka_bootstrap, routes, story)
-            await_until(lambda: len(renders_of(log, tag)) >= 3, 60, f"round {r}: three scenes rendered")
+            wait_for(f"round {r}: three scenes rendered", lambda: len(renders_of(log, tag)) >= 3, timeout_s=60, every_s=0.02)
             owner_pid = renders_of(log, tag)[-1][0]
             zombie = by_pid[owner_pid]
             restarts_before = restarts(tmp_path, zombie)
             done = len(renders_of(log, tag))
-            await_until(lambda: len(renders_of(log, tag)) > done, 10, f"round {r}: the next scene")
+            wait_for(f"round {r}: the next scene", lambda: len(renders_of(log, tag)) > done, timeout_s=10, every_s=0.02)
             time.sleep(PAUSE_AFTER_S[r % len(PAUSE_AFTER_S)])
             os.kill(owner_pid, signal.SIGSTOP)
             paused_at = time.monotonic()
             try:
-                await_until(lambda: any(pid != owner_pid for pid, _ in renders_of(log, tag)), 90, f"round {r}: a takeover")
+                wait_for(f"round {r}: a takeover", lambda: any(pid != owner_pid for pid, _ in renders_of(log, tag)), timeout_s=90, every_s=0.02)
                 time.sleep(max(0.0, PAUSE_AT_LEAST_S - (time.monotonic() - paused_at)))
             finally:
                 os.kill(owner_pid, signal.SIGCONT)

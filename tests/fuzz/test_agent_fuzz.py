@@ -26,9 +26,11 @@ from media_stream.domain.outcomes import BatchCompleted, DeadLetter, JobFailed, 
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
 from tests.fuzz.corpus import Sent, control_garbage, is_really_bad, is_really_bad_control, plan_run
-from tests.integration.runtime.conftest import PARTITIONS, RunningAgent, collect, make_routes, settings, start_agent  # noqa: F401 - fixtures
-from tests.integration.runtime.test_agent_observability import wait_for
-from tests.integration.runtime.test_control_dead_letters import control_letters as read_control_letters
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect
+from tests.helpers.outcomes import control_letters as read_control_letters
+from tests.helpers.routes import PARTITIONS, make_routes
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.kafka
 BAD_COUNT = int(os.environ.get("MEDIA_STREAM_FUZZ_COUNT", "2500"))
@@ -79,7 +81,7 @@ def test_thousands_of_bad_messages_are_dead_lettered_while_good_requests_complet
 
     started = time.monotonic()
     running = start_agent()
-    wait_for(lambda: running.agent.health.partitions == tuple(range(PARTITIONS)), 60, "the agent owns every partition")  # only an owner dead-letters control messages
+    wait_for("the agent to own every partition", lambda: running.agent.health.partitions == tuple(range(PARTITIONS)), timeout_s=60, every_s=0.1)  # only an owner dead-letters control messages
     send_all(kafka_bootstrap, routes.control, control)  # the agent's control feed reads these
     send_all(kafka_bootstrap, routes.requests, plan)
     good_jobs = {s.job_id for s in good}
@@ -96,7 +98,7 @@ def test_thousands_of_bad_messages_are_dead_lettered_while_good_requests_complet
     elapsed = time.monotonic() - started
     assert running.thread.is_alive(), f"the agent stopped: {running.errors!r}"
     assert running.agent.control is not None and running.agent.control.alive, "the control feed died"
-    wait_for(lambda: running.agent.counters["control_dead_letters"] >= len(control_bad), 30, "the bad control messages are dead-lettered")
+    wait_for("the bad control messages to be dead-lettered", lambda: running.agent.counters["control_dead_letters"] >= len(control_bad), timeout_s=30, every_s=0.1)
     counters = dict(running.agent.counters)
     running.stop()  # raises if the agent failed
 

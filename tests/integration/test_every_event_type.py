@@ -17,7 +17,7 @@ from media_stream.kafka.consumer import EventConsumer
 from media_stream.kafka.messages import ConsumedMessage, OutgoingMessage
 from media_stream.kafka.producer import TransactionalProducer
 from media_stream.serde.codec import EventCodec
-from tests.unit.samples import SAMPLES
+from tests.helpers.samples import SAMPLES
 
 pytestmark = pytest.mark.kafka
 

@@ -9,7 +9,8 @@ import pytest
 
 from media_stream.domain.outcomes import AudioReady
 from media_stream.storage.filesystem import FilesystemStore
-from tests.integration.catalog.conftest import CatalogEnv, wait_for
+from tests.helpers.catalog_fixtures import CatalogEnv
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.kafka
 

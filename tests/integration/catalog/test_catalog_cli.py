@@ -17,8 +17,9 @@ from media_stream.kafka.producer import EventProducer
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.encoding import EventEncoder
 from media_stream.storage.filesystem import FilesystemStore
-from tests.integration.catalog.conftest import RATER_KEY, CatalogEnv, wait_for
-from tests.integration.catalog.test_quality import ready
+from tests.helpers.catalog_fixtures import RATER_KEY, CatalogEnv
+from tests.helpers.outcomes import ready
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.kafka
 

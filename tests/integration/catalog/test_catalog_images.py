@@ -12,7 +12,8 @@ from media_stream.client.replay import replay
 from media_stream.domain.outcomes import BatchCompleted
 from media_stream.domain.requests import Character, Scene
 from media_stream.storage.filesystem import FilesystemStore
-from tests.integration.catalog.conftest import CatalogEnv, wait_for
+from tests.helpers.catalog_fixtures import CatalogEnv
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.kafka
 

@@ -26,8 +26,9 @@ from media_stream.kafka.producer import EventProducer
 from media_stream.observability.health_server import HealthServer
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.encoding import EventEncoder
-from tests.integration.catalog.conftest import CatalogEnv, wait_for
-from tests.integration.catalog.test_quality import ready
+from tests.helpers.catalog_fixtures import CatalogEnv
+from tests.helpers.outcomes import ready
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.kafka
 TRACE = "00-" + "5" * 32 + "-" + "6" * 16 + "-01"

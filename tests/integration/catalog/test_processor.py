@@ -15,8 +15,9 @@ from media_stream.kafka.partition_reader import read_to_end
 from media_stream.kafka.producer import EventProducer
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.encoding import EventEncoder
-from tests.integration.catalog.conftest import CatalogEnv, wait_for
-from tests.integration.catalog.test_quality import ready
+from tests.helpers.catalog_fixtures import CatalogEnv
+from tests.helpers.outcomes import ready
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.kafka
 TRACE = "00-" + "3" * 32 + "-" + "4" * 16 + "-01"

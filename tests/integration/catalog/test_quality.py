@@ -17,24 +17,18 @@ from schemathesis.checks import not_a_server_error
 
 from media_stream.catalog.quality import QualityLine
 from media_stream.config import GatewayToken
-from media_stream.domain.outcomes import ImageReady
-from media_stream.domain.requests import Scene, StoryboardRequested, StyleConfig
 from media_stream.gateway.app import create_app
 from media_stream.kafka.producer import EventProducer
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.encoding import EventEncoder
-from tests.integration.catalog.conftest import RATER_KEY, CatalogEnv, wait_for
+from tests.helpers.catalog_fixtures import RATER_KEY, CatalogEnv
+from tests.helpers.outcomes import ready
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.kafka
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 11, 12, 0, tzinfo=UTC)  # a Wednesday: this week began Monday 2026-03-09
-
-
-def ready(job: str, style: str, model: str, version: int, score: float | None, characters: dict[str, float] | None = None) -> ImageReady:
-    source = StoryboardRequested(f"req-{job}", job, "proj-q", render_version=version, scenes=(Scene("s0", "a fox"),), style_config=StyleConfig(style=style, seed=7))
-    return ImageReady(job, "proj-q", f"req-{job}", version, scene_id="s0", url="file:///x", storage_key=f"images/proj-q/{job}/s0/{version}.png",
-                      width=64, height=64, seed=7, prompt="a fox", model=model, sha256="0" * 64, consistency_score=score, character_scores=characters, source_request=source)  # fmt: skip
 
 
 def line(lines: list[QualityLine], dimension: str, value: str, window: str) -> tuple[int, float | None, float | None]:

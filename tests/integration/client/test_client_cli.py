@@ -16,8 +16,8 @@ from media_stream.config import PROJECT_ROOT, Settings, get_settings
 from media_stream.kafka.topic_scan import scan
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
-from tests.integration.runtime.conftest import RunningAgent
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
+from tests.helpers.agents import RunningAgent
+from tests.helpers.scripted_renderer import ScriptedRenderer
 
 pytestmark = pytest.mark.kafka
 

@@ -24,7 +24,7 @@ from media_stream.kafka.messages import OutgoingMessage
 from media_stream.kafka.producer import EventProducer
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
-from tests.integration.runtime.conftest import make_routes
+from tests.helpers.routes import make_routes
 
 pytestmark = pytest.mark.kafka
 SCENES = ("a", "b", "c", "d")

@@ -17,7 +17,8 @@ import yaml
 
 from media_stream.config import PROJECT_ROOT, Settings
 from media_stream.runtime.routes import AgentRoutes
-from tests.integration.runtime.conftest import RunningAgent, make_routes
+from tests.helpers.agents import RunningAgent
+from tests.helpers.routes import make_routes
 
 pytestmark = pytest.mark.kafka
 

@@ -13,8 +13,8 @@ from media_stream.config import Settings
 from media_stream.domain.errors import ValidationError
 from media_stream.domain.outcomes import BatchCompleted, ImageReady, JobFailed, JobStatusChanged
 from media_stream.runtime.routes import AgentRoutes
-from tests.integration.runtime.conftest import RunningAgent
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
+from tests.helpers.agents import RunningAgent
+from tests.helpers.scripted_renderer import ScriptedRenderer
 
 pytestmark = pytest.mark.kafka
 

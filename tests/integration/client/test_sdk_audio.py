@@ -12,7 +12,8 @@ import soundfile
 from media_stream.client.sdk import MediaStreamClient
 from media_stream.config import Settings
 from media_stream.domain.outcomes import AudioReady, JobStatusChanged
-from tests.integration.runtime.conftest import RunningAgent, make_routes
+from tests.helpers.agents import RunningAgent
+from tests.helpers.routes import make_routes
 
 pytestmark = pytest.mark.kafka
 

@@ -26,9 +26,9 @@ from media_stream.kafka.partition_reader import read_to_end
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
 from media_stream.storage.filesystem import FilesystemStore
-from tests.integration.catalog.conftest import catalog_settings, start_processor  # noqa: F401 - pytest fixtures
-from tests.integration.runtime.conftest import COMPACT, RunningAgent, make_routes, routes, settings, start_agent  # noqa: F401 - pytest fixtures
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
+from tests.helpers.agents import RunningAgent
+from tests.helpers.routes import COMPACT, make_routes
+from tests.helpers.scripted_renderer import ScriptedRenderer
 
 USER = "user-token-0123456789abcdef"
 SERVICE = "service-token-0123456789abcdef"

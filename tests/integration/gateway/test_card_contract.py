@@ -236,7 +236,7 @@ def test_sse_says_when_no_agent_consumes_the_request_topic(served_gateway) -> No
 
     import httpx
 
-    from tests.integration.gateway.test_gateway_streams import sse_events
+    from tests.helpers.sse import sse_events
 
     gateway = served_gateway.gateway
     with httpx.Client(base_url=served_gateway.url, timeout=30) as http:

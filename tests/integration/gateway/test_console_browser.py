@@ -21,7 +21,7 @@ import pytest
 
 from media_stream.domain.assets import AssetRated, hash_rater
 from media_stream.domain.outcomes import AudioReady, ImageReady
-from tests.integration.catalog.conftest import RATER_KEY
+from tests.helpers.catalog_fixtures import RATER_KEY
 from tests.integration.gateway.conftest import OPERATOR, PROJECT, ConsoleEnv, bearer
 
 pytestmark = pytest.mark.kafka

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -15,28 +14,13 @@ from typer.testing import CliRunner
 
 from media_stream.cli import app
 from media_stream.config import PROJECT_ROOT, get_settings
-
 from media_stream.domain.requests import CancelRequested
 from media_stream.runtime.announcer import AgentAnnouncer
+from tests.helpers.agents import RunningAgent
+from tests.helpers.sse import sse_events
 from tests.integration.gateway.conftest import SERVICE, USER, Gateway, ServedGateway, bearer
-from tests.integration.runtime.conftest import RunningAgent
 
 pytestmark = pytest.mark.kafka
-
-
-def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, dict | None]]:
-    """(event, data) per SSE message; comments come as ('comment', None)."""
-    event, data = None, []
-    for line in lines:
-        if line.startswith(":"):
-            yield "comment", None
-        elif line.startswith("event: "):
-            event = line[len("event: "):]
-        elif line.startswith("data: "):
-            data.append(line[len("data: "):])
-        elif line == "" and event is not None:
-            yield event, json.loads("\n".join(data))
-            event, data = None, []
 
 
 def test_sse_streams_a_storyboard_until_batch_completed_and_status_reads_the_view(served_gateway: ServedGateway, start_agent: Callable[..., RunningAgent]) -> None:

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.helpers.agents import RunningAgent
+from tests.helpers.sse import sse_events
 from tests.integration.gateway.conftest import SERVICE, ServedGateway, bearer
-from tests.integration.gateway.test_gateway_streams import sse_events
-from tests.integration.runtime.conftest import RunningAgent
 
 pytestmark = [pytest.mark.kafka, pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")]
 

@@ -11,7 +11,7 @@ import pytest
 
 from media_stream.domain.outcomes import ImageReady
 from media_stream.storage.filesystem import FilesystemStore
-from tests.integration.catalog.conftest import wait_for
+from tests.helpers.waiting import wait_for
 from tests.integration.gateway.conftest import OPERATOR, PROJECT, VIEWER, ConsoleEnv, bearer
 
 pytestmark = pytest.mark.kafka

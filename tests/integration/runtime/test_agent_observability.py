@@ -24,8 +24,11 @@ from media_stream.observability import tracing
 from media_stream.observability.health_server import HealthServer
 from media_stream.observability.logging_setup import JsonFormatter
 from media_stream.runtime.routes import AgentRoutes
-from tests.integration.runtime.conftest import RunningAgent, collect, outcome_topics
-from tests.integration.runtime.test_agent_semantics import ended, publish, storyboard
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect, ended
+from tests.helpers.requests import publish, storyboard
+from tests.helpers.routes import outcome_topics
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.kafka
 SCENES = 6
@@ -45,15 +48,6 @@ def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(body.decode()) for s in f.samples}
 
 
-def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what} within {timeout_s:g}s")
-
-
 @pytest.fixture
 def served(start_agent: Callable[..., RunningAgent]) -> Iterator[tuple[RunningAgent, HealthServer]]:
     running = start_agent()
@@ -64,10 +58,10 @@ def served(start_agent: Callable[..., RunningAgent]) -> Iterator[tuple[RunningAg
 
 def test_metrics_after_a_storyboard(settings: Settings, routes: AgentRoutes, kafka_bootstrap: str, served: tuple[RunningAgent, HealthServer]) -> None:
     running, server = served
-    wait_for(lambda: get(server.port, "/healthz/ready")[0] == 200, 60, "the agent was not ready")
+    wait_for("the agent to be ready", lambda: get(server.port, "/healthz/ready")[0] == 200, timeout_s=60, every_s=0.1)
     publish(settings, kafka_bootstrap, routes, storyboard("obs-1", "proj-obs", scenes=SCENES))
     collect(settings, routes, kafka_bootstrap, ended({"obs-1"}))
-    wait_for(lambda: any(name == "media_stream_consumer_lag" for name, _ in scrape(server.port)), 10, "no lag gauge")
+    wait_for("a lag gauge", lambda: any(name == "media_stream_consumer_lag" for name, _ in scrape(server.port)), timeout_s=10, every_s=0.1)
     got = scrape(server.port)
 
     renders = sum(v for (name, labels), v in got.items() if name == "media_stream_render_seconds_count" and dict(labels) == {"backend": "preview", "size": "64x64"})
@@ -87,7 +81,7 @@ def test_metrics_after_a_storyboard(settings: Settings, routes: AgentRoutes, kaf
 
 def test_health_transitions(settings: Settings, served: tuple[RunningAgent, HealthServer]) -> None:
     running, server = served
-    wait_for(lambda: get(server.port, "/healthz/ready")[0] == 200, 60, "the agent was not ready")
+    wait_for("the agent to be ready", lambda: get(server.port, "/healthz/ready")[0] == 200, timeout_s=60, every_s=0.1)
     status, body = get(server.port, "/healthz/ready")
     ready = json.loads(body)
     assert ready["ready"] and sorted(ready["checks"]["assignment"]["partitions"]) == [0, 1, 2]
@@ -121,12 +115,12 @@ def test_a_member_without_partitions_is_ready_and_idle(start_agent: Callable[...
 
     one = replace(routes, requests=unique_topic("requests-1", partitions=1))
     first = start_agent(group="g-one", on=one)
-    wait_for(lambda: bool(first.agent.health.partitions), 60, "the first agent got no partition")
+    wait_for("the first agent to get a partition", lambda: bool(first.agent.health.partitions), timeout_s=60, every_s=0.1)
     second = start_agent(group="g-one", on=one)
     server = HealthServer(second.agent.health, second.agent.metrics.registry, "127.0.0.1", 0).start()
     try:
-        wait_for(lambda: second.agent.health.phase == "running" and second.agent.health.last_turn is not None, 30, "the second agent did not start")
-        wait_for(lambda: second.agent.health.in_group, 60, "the second agent did not join the group")
+        wait_for("the second agent to start", lambda: second.agent.health.phase == "running" and second.agent.health.last_turn is not None, timeout_s=30, every_s=0.1)
+        wait_for("the second agent to join the group", lambda: second.agent.health.in_group, timeout_s=60, every_s=0.1)
         status, body = get(server.port, "/healthz/ready")
         assert status == 200 and json.loads(body)["checks"]["assignment"] == {"ok": True, "partitions": [], "idle": True}
         assert get(server.port, "/healthz/live")[0] == 200
@@ -204,7 +198,7 @@ def test_consumer_lag_counts_the_backlog_also_while_paused(settings: Settings, k
         for i in range(20):
             producer.send(OutgoingMessage(topic, b"k", b"late %d" % i))
         producer.flush()
-        wait_for(lambda: consumer.consume(10, 0.1) == [] and consumer.lag([(topic, 0)]) == {(topic, 0): 27}, 20, "the backlog did not show while paused")
+        wait_for("the backlog to show while paused", lambda: consumer.consume(10, 0.1) == [] and consumer.lag([(topic, 0)]) == {(topic, 0): 27}, timeout_s=20, every_s=0.1)
     finally:
         consumer.close()
         producer.close()

@@ -9,14 +9,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
-from tests.integration.runtime.conftest import RunningAgent, collect, make_routes
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
-from tests.integration.runtime.test_agent_semantics import ended, publish, storyboard
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect, ended
+from tests.helpers.requests import publish, storyboard
+from tests.helpers.routes import make_routes
+from tests.helpers.scripted_renderer import ScriptedRenderer
 
 pytestmark = pytest.mark.kafka
 

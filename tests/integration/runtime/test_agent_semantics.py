@@ -4,7 +4,6 @@ bad input, and an accounting of every request."""
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -12,69 +11,18 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from media_stream.client.publisher import RequestPublisher
 from media_stream.config import Settings
-from media_stream.domain.outcomes import BatchCompleted, DeadLetter, ImageReady, JobFailed, JobStatus, JobStatusChanged
+from media_stream.domain.outcomes import BatchCompleted, DeadLetter, ImageReady, JobFailed, JobStatusChanged
 from media_stream.domain.requests import CancelRequested, ImageRequested, Scene, StoryboardRequested, StyleConfig
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.encoding import EventEncoder
-from tests.integration.runtime.conftest import RunningAgent, collect
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer, render_log
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect, ended, terminal_statuses
+from tests.helpers.requests import image, publish, storyboard
+from tests.helpers.scripted_renderer import ScriptedRenderer, render_log
 
 pytestmark = pytest.mark.kafka
-TERMINAL = {s.value for s in JobStatus if s.terminal}
-
-
-def storyboard(job: str, project: str, scenes: int, extra: str = "", request_id: str | None = None) -> StoryboardRequested:
-    return StoryboardRequested(
-        request_id=request_id or f"req-{job}",
-        job_id=job,
-        project_id=project,
-        scenes=tuple(Scene(f"s{i}", f"{job}-s{i} {extra}".strip()) for i in range(scenes)),
-        style_config=StyleConfig(width=64, height=64, steps=5, seed=1),
-    )
-
-
-def image(job: str, project: str, prompt: str | None = None) -> ImageRequested:
-    return ImageRequested(f"req-{job}", job, project, prompt=prompt or job, width=64, height=64, seed=1)
-
-
-def terminal_statuses(seen: list) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for _, e in seen:
-        if isinstance(e, JobStatusChanged) and e.status in TERMINAL:
-            out.setdefault(e.job_id, []).append(e.status)
-    return out
-
-
-def ended(jobs: set[str]) -> Callable[[list], bool]:
-    """Every job has its terminal status and, topics being read in no joint order, its outcome events."""
-
-    def check(seen: list) -> bool:
-        statuses = terminal_statuses(seen)
-        if not jobs <= set(statuses):
-            return False
-        batches = {e.job_id: e for _, e in seen if isinstance(e, BatchCompleted)}
-        failed = {e.job_id for _, e in seen if isinstance(e, JobFailed)}
-        ready = Counter(e.job_id for _, e in seen if isinstance(e, ImageReady))
-        for job in jobs:
-            last = statuses[job][-1]
-            if last == "completed" and (job not in batches or ready[job] < batches[job].total_images):
-                return False
-            if last == "failed" and job not in failed:
-                return False
-        return True
-
-    return check
-
-
-def publish(settings: Settings, bootstrap: str, routes: AgentRoutes, *requests: object) -> None:
-    publisher = RequestPublisher(settings, bootstrap)
-    for request in requests:
-        topic = routes.control if isinstance(request, CancelRequested) else routes.requests
-        publisher.publish(request, topic=topic)
-    publisher.close()
 
 
 def test_per_project_order_holds_while_projects_share_batches(settings: Settings, routes: AgentRoutes, kafka_bootstrap: str, start_agent: Callable[..., RunningAgent], tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from media_stream.config import DEFAULT_PORTS, PROJECT_ROOT, Settings
-from tests.integration.runtime.conftest import make_routes
+from tests.helpers.routes import make_routes
 
 pytestmark = pytest.mark.kafka
 

@@ -15,7 +15,9 @@ from media_stream.domain.outcomes import AudioReady, DeadLetter, JobFailed
 from media_stream.domain.requests import MusicRequested, NarrationRequested
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.encoding import EventEncoder
-from tests.integration.runtime.conftest import RunningAgent, collect, make_routes
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect
+from tests.helpers.routes import make_routes
 
 pytestmark = pytest.mark.kafka
 

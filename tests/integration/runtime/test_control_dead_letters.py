@@ -13,22 +13,18 @@ import pytest
 from confluent_kafka import Producer
 
 from media_stream.config import Settings
-from media_stream.domain.outcomes import DeadLetter, ImageReady
-from media_stream.domain.records import from_record, to_record
+from media_stream.domain.outcomes import ImageReady
+from media_stream.domain.records import to_record
 from media_stream.domain.requests import CancelRequested
-from media_stream.kafka.partition_reader import read_to_end
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.encoding import EventEncoder
-from tests.integration.runtime.conftest import PARTITIONS, RunningAgent, collect
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
-from tests.integration.runtime.test_agent_observability import wait_for
-from tests.integration.runtime.test_agent_semantics import (
-    ended,
-    image,
-    storyboard,
-    terminal_statuses,
-)
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect, control_letters, ended, terminal_statuses
+from tests.helpers.requests import image, storyboard
+from tests.helpers.routes import PARTITIONS
+from tests.helpers.scripted_renderer import ScriptedRenderer
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.kafka
 FRESHNESS_S = 5.0  # an agent answers control messages no older than its start minus this
@@ -57,17 +53,11 @@ class RawProducer:
         assert self.producer.flush(30) == 0
 
 
-def control_letters(settings: Settings, routes: AgentRoutes, bootstrap: str, codec: EventCodec) -> list[DeadLetter]:
-    assert routes.control_dead_letters
-    messages = read_to_end(settings, bootstrap, [(routes.control_dead_letters, 0)])[(routes.control_dead_letters, 0)]
-    return [from_record(DeadLetter, codec.decode(m.value).value) for m in messages if m.value is not None]
-
-
 def test_bad_control_messages_are_dead_lettered_once_by_the_partition_owner(settings: Settings, routes: AgentRoutes, kafka_bootstrap: str, start_agent: Callable[..., RunningAgent], tmp_path: Path) -> None:
     codec = EventCodec.from_settings(settings)
     encoder = EventEncoder(codec)
     running = start_agent(ScriptedRenderer(tmp_path / "renders.log", default_delay_s=0.3))
-    wait_for(owns_everything(running), 60, "the agent owns every partition")
+    wait_for("the agent to own every partition", owns_everything(running), timeout_s=60, every_s=0.1)
 
     raw = RawProducer(kafka_bootstrap)
     requests = lambda *reqs: [encoder.message(routes.requests, r.project_id, r, "") for r in reqs]  # noqa: E731
@@ -101,7 +91,7 @@ def test_bad_control_messages_are_dead_lettered_once_by_the_partition_owner(sett
     statuses = terminal_statuses(seen)
     assert statuses["long"] == ["cancelled"], "the valid cancel among the bad messages still cancels"
     assert statuses["first"] == statuses["second"] == statuses["third"] == ["completed"]
-    wait_for(lambda: running.agent.counters["control_dead_letters"] == len(bad), 30, "the bad control messages are dead-lettered")
+    wait_for("the bad control messages to be dead-lettered", lambda: running.agent.counters["control_dead_letters"] == len(bad), timeout_s=30, every_s=0.1)
     running.stop()
 
     letters = control_letters(settings, routes, kafka_bootstrap, codec)
@@ -124,11 +114,11 @@ def test_bad_control_messages_are_dead_lettered_once_by_the_partition_owner(sett
     # partitions, or that are older than its start, are the last owner's business).
     time.sleep(max(0.0, FRESHNESS_S + 1.0 - (time.monotonic() - published_at)))
     restarted = start_agent(ScriptedRenderer(tmp_path / "renders.log"))
-    wait_for(owns_everything(restarted), 60, "the restarted agent owns every partition")
+    wait_for("the restarted agent to own every partition", owns_everything(restarted), timeout_s=60, every_s=0.1)
     for partition in range(PARTITIONS):
         raw.send(f"after-restart-{partition}", routes.control, b"proj-z", b"still not avro", partition=partition)
     raw.flush()
-    wait_for(lambda: restarted.agent.counters["control_dead_letters"] >= PARTITIONS, 30, "the new bad messages are dead-lettered")
+    wait_for("the new bad messages to be dead-lettered", lambda: restarted.agent.counters["control_dead_letters"] >= PARTITIONS, timeout_s=30, every_s=0.1)
     restarted.stop()
     letters = control_letters(settings, routes, kafka_bootstrap, codec)
     positions = [(e.source_partition, e.source_offset) for e in letters]

@@ -12,9 +12,11 @@ import pytest
 from media_stream.config import Settings
 from media_stream.kafka.partition_reader import read_to_end
 from media_stream.runtime.routes import AgentRoutes
-from tests.integration.runtime.conftest import PARTITIONS, RunningAgent, collect
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer, render_log
-from tests.integration.runtime.test_agent_semantics import ended, image, publish
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect, ended
+from tests.helpers.requests import image, publish
+from tests.helpers.routes import PARTITIONS
+from tests.helpers.scripted_renderer import ScriptedRenderer, render_log
 
 pytestmark = pytest.mark.kafka
 

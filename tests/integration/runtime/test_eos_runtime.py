@@ -27,9 +27,10 @@ from media_stream.render.base import RenderedImage
 from media_stream.render.preview import PreviewRenderer
 from media_stream.runtime.routes import AgentRoutes
 from tests.faults.invariants import all_ended, assert_accounted
-from tests.faults.outcomes import collect_to_end
-from tests.integration.runtime.conftest import COMPACT, RunningAgent, collect
-from tests.integration.runtime.test_agent_semantics import image, publish, storyboard
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect, collect_to_end
+from tests.helpers.requests import image, publish, storyboard
+from tests.helpers.routes import COMPACT
 
 pytestmark = pytest.mark.kafka
 

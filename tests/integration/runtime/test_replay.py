@@ -13,9 +13,10 @@ from media_stream.config import Settings
 from media_stream.domain.outcomes import BatchCompleted, ImageReady
 from media_stream.kafka.topic_scan import scan
 from media_stream.runtime.routes import AgentRoutes
-from tests.integration.runtime.conftest import RunningAgent, collect
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer, render_log
-from tests.integration.runtime.test_agent_semantics import ended, image, publish, storyboard
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect, ended
+from tests.helpers.requests import image, publish, storyboard
+from tests.helpers.scripted_renderer import ScriptedRenderer, render_log
 
 pytestmark = pytest.mark.kafka
 

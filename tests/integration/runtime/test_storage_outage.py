@@ -13,9 +13,10 @@ from media_stream.domain.outcomes import BatchCompleted, ImageReady, JobFailed
 from media_stream.runtime.assembly import build_agent
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.storage.minio_store import MinioStore
-from tests.integration.runtime.conftest import RunningAgent, collect
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
-from tests.integration.runtime.test_agent_semantics import ended, image, publish
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect, ended
+from tests.helpers.requests import image, publish
+from tests.helpers.scripted_renderer import ScriptedRenderer
 
 pytestmark = pytest.mark.kafka
 

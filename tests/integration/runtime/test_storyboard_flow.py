@@ -30,7 +30,8 @@ from media_stream.domain.requests import (
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.encoding import EventEncoder
-from tests.integration.runtime.conftest import RunningAgent, collect
+from tests.helpers.agents import RunningAgent
+from tests.helpers.outcomes import collect
 
 pytestmark = pytest.mark.kafka
 

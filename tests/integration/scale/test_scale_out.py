@@ -22,7 +22,7 @@ import pytest
 
 from media_stream.bench.scale import AgentGroup, CompletionWatch, check_delivery, measure, request_messages, send
 from media_stream.config import Settings
-from tests.integration.runtime.conftest import make_routes
+from tests.helpers.routes import make_routes
 
 pytestmark = pytest.mark.kafka
 PARTITIONS = 12

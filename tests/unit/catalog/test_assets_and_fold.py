@@ -95,7 +95,7 @@ def test_dataclasses_match_their_schemas(record: str) -> None:
     from media_stream.domain.records import from_record, to_record
     from media_stream.serde.codec import EventCodec
     from media_stream.config import Settings
-    from tests.unit.samples import SAMPLES
+    from tests.helpers.samples import SAMPLES
 
     cls = getattr(assets, record, None) or getattr(outcomes, record)
     value = from_record(cls, SAMPLES[record])

@@ -1,4 +1,6 @@
-"""Outcomes as a read_committed subscriber sees them, read until the topics' end offsets.
+"""Outcomes as a read_committed subscriber sees them: ``collect`` until a condition holds (``ended``),
+``collect_to_end`` until the topics' end offsets; the control dead letters; an ImageReady built
+as an agent would publish it.
 
 ``collect_to_end`` reads every outcome topic from the beginning (assigned, no group) until
 ``until(seen)`` holds, then takes the end offsets of every partition *at that moment* and keeps
@@ -13,18 +15,82 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 
 from confluent_kafka import Consumer, TopicPartition
 
 from media_stream.client.job_end import OUTCOME_TYPES
+from media_stream.client.subscriber import OutcomeSubscriber
 from media_stream.config import Settings
+from media_stream.domain.outcomes import BatchCompleted, DeadLetter, ImageReady, JobFailed, JobStatus, JobStatusChanged
 from media_stream.domain.records import from_record
+from media_stream.domain.requests import Scene, StoryboardRequested, StyleConfig
+from media_stream.kafka.partition_reader import read_to_end
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.serde.codec import EventCodec
-from tests.integration.runtime.conftest import outcome_topics
+from tests.helpers.routes import outcome_topics
 
 Seen = list[tuple[str, object]]
+TERMINAL = {s.value for s in JobStatus if s.terminal}
+
+
+def collect(settings: Settings, routes: AgentRoutes, bootstrap: str, until: Callable[[list], bool], timeout_s: float = 60.0) -> list[tuple[str, object]]:
+    """Outcomes as a read_committed subscriber sees them, until ``until(seen)`` holds."""
+    subscriber = OutcomeSubscriber(settings, outcome_topics(routes), bootstrap)
+    seen: list[tuple[str, object]] = []
+    try:
+        for pair in subscriber.events(timeout_s=timeout_s):
+            seen.append(pair)
+            if until(seen):
+                return seen
+    finally:
+        subscriber.close()
+    raise AssertionError(f"outcomes stopped arriving before the expected end; got {[type(e).__name__ for _, e in seen]}")
+
+
+def terminal_statuses(seen: list) -> dict[str, list[str]]:
+    """The terminal statuses per job id, in arrival order."""
+    out: dict[str, list[str]] = {}
+    for _, e in seen:
+        if isinstance(e, JobStatusChanged) and e.status in TERMINAL:
+            out.setdefault(e.job_id, []).append(e.status)
+    return out
+
+
+def ended(jobs: set[str]) -> Callable[[list], bool]:
+    """Every job has its terminal status and, topics being read in no joint order, its outcome events."""
+
+    def check(seen: list) -> bool:
+        statuses = terminal_statuses(seen)
+        if not jobs <= set(statuses):
+            return False
+        batches = {e.job_id: e for _, e in seen if isinstance(e, BatchCompleted)}
+        failed = {e.job_id for _, e in seen if isinstance(e, JobFailed)}
+        ready = Counter(e.job_id for _, e in seen if isinstance(e, ImageReady))
+        for job in jobs:
+            last = statuses[job][-1]
+            if last == "completed" and (job not in batches or ready[job] < batches[job].total_images):
+                return False
+            if last == "failed" and job not in failed:
+                return False
+        return True
+
+    return check
+
+
+def control_letters(settings: Settings, routes: AgentRoutes, bootstrap: str, codec: EventCodec) -> list[DeadLetter]:
+    """Every dead letter on the routes' control DLQ."""
+    assert routes.control_dead_letters
+    messages = read_to_end(settings, bootstrap, [(routes.control_dead_letters, 0)])[(routes.control_dead_letters, 0)]
+    return [from_record(DeadLetter, codec.decode(m.value).value) for m in messages if m.value is not None]
+
+
+def ready(job: str, style: str, model: str, version: int, score: float | None, characters: dict[str, float] | None = None) -> ImageReady:
+    """An ImageReady for one scene of project ``proj-q``, as an agent publishes it (for the catalog)."""
+    source = StoryboardRequested(f"req-{job}", job, "proj-q", render_version=version, scenes=(Scene("s0", "a fox"),), style_config=StyleConfig(style=style, seed=7))
+    return ImageReady(job, "proj-q", f"req-{job}", version, scene_id="s0", url="file:///x", storage_key=f"images/proj-q/{job}/s0/{version}.png",
+                      width=64, height=64, seed=7, prompt="a fox", model=model, sha256="0" * 64, consistency_score=score, character_scores=characters, source_request=source)  # fmt: skip
 
 
 def collect_to_end(

@@ -1,4 +1,6 @@
-"""Agents in processes of their own (``tests.faults.fault_agent``), for scenarios that kill one."""
+"""Agents under test: on a thread (``RunningAgent``, started by the ``start_agent`` fixture) or in
+processes of their own (``tests.helpers.agent_process``, one entry point) for the tests that kill
+one, started and stopped (one teardown) by ``agent_processes``."""
 
 from __future__ import annotations
 
@@ -7,20 +9,39 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from media_stream.config import PROJECT_ROOT
+from media_stream.runtime.agent import Agent
 from media_stream.runtime.routes import AgentRoutes
-from tests.integration.runtime.scripted_renderer import render_log
+from tests.helpers.scripted_renderer import render_log
+
+
+@dataclass
+class RunningAgent:
+    """An agent on a thread of the test process."""
+
+    agent: Agent
+    thread: threading.Thread
+    errors: list[BaseException]
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        self.agent.stopping.set()
+        self.thread.join(timeout_s)
+        assert not self.thread.is_alive(), f"the agent did not stop within {timeout_s:g}s"
+        assert not self.errors, f"the agent failed: {self.errors!r}"
 
 
 def agent_spec(bootstrap: str, routes: AgentRoutes, tmp_path: Path, **extra: Any) -> dict[str, Any]:
-    return {
+    """The SPEC of one ``tests.helpers.agent_process``; an ``extra`` of None leaves that setting at its default."""
+    spec = {
         "bootstrap": bootstrap,
         "routes": dataclasses.asdict(routes),
         "group": f"agents-{routes.requests}",
@@ -31,12 +52,13 @@ def agent_spec(bootstrap: str, routes: AgentRoutes, tmp_path: Path, **extra: Any
         "transaction_timeout_ms": 6_000,  # and the broker aborts its open transaction after this
         **extra,
     }
+    return {key: value for key, value in spec.items() if value is not None}
 
 
 def spawn_agent(spec: dict[str, Any], log: Path) -> subprocess.Popen[bytes]:
-    """One ``tests.faults.fault_agent`` process, its output appended to ``log``."""
+    """One ``tests.helpers.agent_process`` process, its output appended to ``log``."""
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "tests.faults.fault_agent", json.dumps(spec)], cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen([sys.executable, "-m", "tests.helpers.agent_process", json.dumps(spec)], cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 
 @contextmanager
@@ -48,15 +70,20 @@ def agent_processes(specs: list[dict[str, Any]], logs: Path) -> Iterator[list[su
             agents.append(spawn_agent(spec, logs / f"agent-{i}.log"))
         yield agents
     finally:
-        for agent in agents:
-            if agent.poll() is None:
-                agent.send_signal(signal.SIGTERM)
-        for agent in agents:
-            try:
-                agent.wait(60)
-            except subprocess.TimeoutExpired:
-                agent.kill()
-                agent.wait(10)
+        stop_agents(agents)
+
+
+def stop_agents(agents: list[subprocess.Popen[bytes]]) -> None:
+    """The one teardown of agent processes: SIGTERM the living ones, SIGKILL any still there after 60 s."""
+    for agent in agents:
+        if agent.poll() is None:
+            agent.send_signal(signal.SIGTERM)
+    for agent in agents:
+        try:
+            agent.wait(60)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            agent.wait(10)
 
 
 def await_assignments(count: int, logs: Path, timeout_s: float = 90) -> None:
@@ -88,13 +115,6 @@ def await_file(path: Path, timeout_s: float = 60) -> None:
 def restarts(logs: Path, index: int) -> int:
     """How often a supervised agent process (``supervised`` in its spec) rebuilt its agent after an error."""
     return (logs / f"agent-{index}.log").read_text(errors="replace").count("agent stopped with")
-
-
-def await_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout_s:g}s"
-        time.sleep(0.02)
 
 
 def renders_of(log: Path, job: str) -> list[tuple[int, str]]:

@@ -19,8 +19,8 @@ from media_stream.domain.errors import (
 )
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.schema_store import SchemaStore, load_schema_store
-from tests.unit.samples import SAMPLES
-from tests.unit.test_serde_schema_store import independent_canonical_form, rabin
+from tests.helpers.avro_spec import independent_canonical_form, rabin
+from tests.helpers.samples import SAMPLES
 
 SCHEMAS = PROJECT_ROOT / "schemas" / "media" / "v1"
 RECORDS = sorted(p.stem for p in SCHEMAS.glob("*.avsc"))

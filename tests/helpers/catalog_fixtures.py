@@ -1,16 +1,14 @@
-"""The catalog against the real broker: fresh agent routes (image and audio sharing status and
-failure topics), fresh assets and ratings topics, the catalog processor on a thread, and an SDK
-client wired to all of them."""
+"""Pytest plugin (listed in tests/conftest.py): the catalog against the real broker — fresh agent
+routes (image and audio sharing status and failure topics), fresh assets and ratings topics, the
+catalog processor on a thread, and an SDK client wired to all of them."""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -20,7 +18,7 @@ from media_stream.catalog.topics import CatalogTopics
 from media_stream.client.sdk import MediaStreamClient
 from media_stream.config import Settings
 from media_stream.runtime.routes import AgentRoutes
-from tests.integration.runtime.conftest import COMPACT, make_routes, routes, settings, start_agent  # noqa: F401 - fixtures
+from tests.helpers.routes import COMPACT, make_routes
 
 RATER_KEY = "test-rater-hash-key"
 
@@ -49,7 +47,7 @@ def client_roles(image: AgentRoutes, audio: AgentRoutes, topics: CatalogTopics) 
 
 
 @pytest.fixture
-def catalog_settings(settings: Settings, tmp_path: Path) -> Settings:  # noqa: F811 - the runtime's fixture, extended
+def catalog_settings(settings: Settings, tmp_path: Path) -> Settings:  # the agent fixtures' settings, extended
     settings.catalog.view_path = tmp_path / "catalog.sqlite"
     settings.catalog.rater_hash_key = SecretStr(RATER_KEY)
     settings.catalog.poll_timeout_s = 0.1
@@ -102,15 +100,3 @@ def start_processor(catalog_settings: Settings, kafka_bootstrap: str) -> Iterato
         thread.join(30)
         assert not thread.is_alive(), "the catalog processor did not stop"
         assert not errors, f"the catalog processor failed: {errors!r}"
-
-
-def wait_for(what: str, probe: Callable[[], Any], timeout_s: float = 60.0, every_s: float = 0.3) -> Any:
-    """Call ``probe`` until it returns something truthy; fail naming ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(every_s)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")

@@ -218,7 +218,7 @@ def test_image_ready_prompt_omitted_is_a_compatible_addition() -> None:
     """ImageReady.promptOmitted (SDXL prompts cut past the CLIP windows): optional, null default.
     Rules and data both ways: new outcomes read with the released schema (the field is skipped),
     released outcomes read with the current one (the field reads as null)."""
-    from tests.unit.samples import SAMPLES
+    from tests.helpers.samples import SAMPLES
 
     current, released = SchemaStore.load(CURRENT).get("ImageReady"), SchemaStore.load(RELEASED).get("ImageReady")
     added = field(current.source, "promptOmitted")

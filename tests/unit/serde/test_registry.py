@@ -16,7 +16,7 @@ from media_stream.domain.errors import RetriableError, UndecodableMessage, Unkno
 from media_stream.serde.codec import EventCodec
 from media_stream.serde.registry import RegistryCodec, subject_name
 from media_stream.serde.schema_store import load_schema_store
-from tests.unit.samples import SAMPLES
+from tests.helpers.samples import SAMPLES
 
 SCHEMAS = PROJECT_ROOT / "schemas" / "media" / "v1"
 RECORDS = sorted(SAMPLES)

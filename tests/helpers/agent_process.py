@@ -1,13 +1,15 @@
-"""An image agent in its own process for the fault suite: ``python -m tests.faults.fault_agent SPEC``.
+"""An image agent in its own process, for the tests that kill one (the fault suite, the runtime's
+crash test): ``python -m tests.helpers.agent_process SPEC``; ``tests.helpers.agents`` starts and
+stops these.
 
-SPEC is the JSON of ``tests.integration.runtime.agent_process`` (bootstrap, routes, group,
-storage_root, render_log, delay_s, session_timeout_ms) plus optional ``transaction_timeout_ms`` and
+SPEC is JSON (``agents.agent_spec``): bootstrap, routes (AgentRoutes fields), group, storage_root,
+render_log, delay_s, session_timeout_ms and transaction_timeout_ms (optional), and optional
 ``hold_commit``: ``{"marker": PATH, "after_ready": N}`` — once N scenes are rendered, the next
 transaction that carries ImageReady events is held open before its commit (forever), and MARKER
 is written: the test kills the agent mid-transaction. ``slow_commit_s``: every transaction with
 ImageReady events is held open that long before its commit. ``supervised``: run the agent as a deployment
 does, a fresh one built after each error exit (each restart logs ``agent stopped with``, counted
-by ``agent_processes.restarts``); ``max_poll_interval_ms`` as the worker setting;
+by ``agents.restarts``); ``max_poll_interval_ms`` as the worker setting;
 ``heartbeat_interval_ms`` for the group consumer (below librdkafka's 3 s default, so a session
 timeout of a few seconds on a broker that allows one is safe).
 """
@@ -30,7 +32,7 @@ from media_stream.runtime.agent import Agent
 from media_stream.runtime.assembly import build_agent
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.storage.filesystem import FilesystemStore
-from tests.integration.runtime.scripted_renderer import ScriptedRenderer
+from tests.helpers.scripted_renderer import ScriptedRenderer
 
 
 def hold_a_commit(agent: Agent, marker: Path, after_ready: int) -> None:
@@ -129,7 +131,7 @@ def main(spec_json: str) -> None:
             current[-1].run()
             return  # a clean stop
         except Exception as exc:  # noqa: BLE001 - what a supervisor restarts on
-            logging.getLogger("fault_agent").warning("agent stopped with %s: %s; restarting", type(exc).__name__, exc)
+            logging.getLogger("agent_process").warning("agent stopped with %s: %s; restarting", type(exc).__name__, exc)
             if stopping[0]:
                 return
             time.sleep(1.0)
