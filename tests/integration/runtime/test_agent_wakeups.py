@@ -8,9 +8,9 @@ from collections.abc import Callable
 from media_stream.config import Settings
 from media_stream.runtime.routes import AgentRoutes
 from tests.helpers.agents import RunningAgent
-from tests.helpers.outcomes import collect
+from tests.helpers.outcomes import collect, ended
 from tests.helpers.scripted_renderer import ScriptedRenderer
-from tests.integration.runtime.test_agent_semantics import ended, publish, storyboard
+from tests.helpers.requests import publish, storyboard
 
 RENDER_S = 3.0
 
