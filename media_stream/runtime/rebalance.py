@@ -42,7 +42,6 @@ class PartitionHandover:
     paused: bool
     shutdown_deadline: float | None
     next_dedupe_sweep: float
-    counters: dict[str, int]
     metrics: Any
     health: Any
 
@@ -69,8 +68,7 @@ class PartitionHandover:
         self.assigned.update(partitions)
         log.info("assigned %s; restored %s", numbers, counts)
         self.next_dedupe_sweep = 0.0  # restored rows past the window are dropped next turn
-        self.counters["assigned"] += 1  # after the restore: the agent is ready for these partitions
-        self.metrics.rebalance("assign")
+        self.metrics.rebalance("assign")  # after the restore: the agent is ready for these partitions
         self.health.partitions = self._request_partitions()
         self.health.in_group = True
         if self.paused:
@@ -83,7 +81,6 @@ class PartitionHandover:
     def _on_revoke(self, partitions: list[tuple[str, int]]) -> None:
         """A clean handover: what is finished is committed while these partitions are still ours
         (the new owner waits for it), the rest is dropped and redone by the new owner."""
-        self.counters["revoked"] += 1
         self.metrics.rebalance("revoke")
         self._commit()
         timeout = max(self._time_left(), 1.0) if self.shutdown_deadline is not None else REVOKE_FLUSH_S
@@ -97,7 +94,6 @@ class PartitionHandover:
         """The group moved on without us (a pause past the session timeout, a network cut):
         nothing of these partitions is ours to publish any more. Everything held for them is
         dropped; the agent stays a member (librdkafka rejoins) and restores what it gets next."""
-        self.counters["lost"] += 1
         self.metrics.rebalance("lost")
         self.health.in_group = False
         self._release(partitions, "lost")
@@ -115,7 +111,7 @@ class PartitionHandover:
             table.forget(numbers)
         if self.characters is not None:
             self.characters.forget(numbers)
-        self.counters["discarded"] += pending + queued
+        self.metrics.discarded.inc(pending + queued)
         self.health.partitions = self._request_partitions()
         for job in dropped:
             if job.span is not None:
