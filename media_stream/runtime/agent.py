@@ -85,6 +85,7 @@ class Settled:
     kind: str  # "dead_letter" | "duplicate"
     events: list[OutgoingMessage] = field(default_factory=list)
     note: str | None = None
+    handled: RequestHandled | None = None  # a dead letter's dedupe record, when its ids could be read
 
 
 class Agent(PartitionHandover):
@@ -123,6 +124,7 @@ class Agent(PartitionHandover):
         self.tables: list[ChangelogTable[Any]] = [self.handled, self.progress] + ([characters.table] if characters else [])
         self.step_progress: queue.Queue[tuple[Job, float]] = queue.Queue()
         self.pending: list[Tagged] = []  # (input partition, message) for the next transaction
+        self._dead_lettering: dict[str, int] = {}  # dedupe key -> partition of dead letters queued, not yet settled
         self.cancelled = RememberedCancels()  # cancels of jobs not seen yet
         self.assigned: set[tuple[str, int]] = set()
         self.paused = False
@@ -294,7 +296,15 @@ class Agent(PartitionHandover):
         except PermanentError as error:
             log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, error, extra=message_fields(message))
             ids = best_effort_ids(self.codec, message)
-            settled = Settled("dead_letter", dead_letter_messages(self.encoder, self.routes, message, error, ids, trace), str(error))
+            letters = dead_letter_messages(self.encoder, self.routes, message, error, ids, trace)
+            record = None
+            if ids.request_id and ids.job_id and ids.project_id:
+                record = RequestHandled(ids.request_id, ids.job_id, ids.project_id, JobStatus.FAILED.value, ids.render_version)
+                if self.handled.get(message.partition, record.key) is not None or record.key in self._dead_lettering:
+                    letters, record = letters[:1], None  # the request has ended already: only these bytes are dead-lettered
+                else:
+                    self._dead_lettering[record.key] = message.partition
+            settled = Settled("dead_letter", letters, str(error), record)
             key = ids.project_id or (message.key.decode("utf-8", "replace") if message.key else None)
             self._queue_settled(key, message, None, trace, span, settled)
             return
@@ -334,6 +344,9 @@ class Agent(PartitionHandover):
         self.pending += [(job.tp, m) for m in settled.events]
         self.scheduler.remove(job)
         self.ledger.finish(job.tp, job.message.offset)
+        if settled.handled is not None:  # a repeat of this request is not failed a second time
+            self.pending.append((job.tp, self.handled.put(job.tp[1], settled.handled.key, settled.handled)))
+            self._dead_lettering.pop(settled.handled.key, None)
         if settled.kind == "dead_letter":
             self.metrics.dead_letters.labels("decode").inc()
             job.span.end("dead_letter", settled.note)

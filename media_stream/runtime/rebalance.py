@@ -18,10 +18,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from media_stream.domain.errors import RetriableError
 from media_stream.kafka.partition_reader import end_offsets, read_to_end
 from media_stream.state.changelog import restore_tables
 
 log = logging.getLogger(__name__)
+COMMITTED_TRIES = 3
+COMMITTED_TIMEOUT_S = 10.0  # per try; librdkafka waits out a transaction holding offsets (KIP-447)
 REVOKE_FLUSH_S = 30.0  # how long a revoke waits for the finished work to commit before handing over
 
 
@@ -43,6 +46,7 @@ class PartitionHandover:
     shutdown_deadline: float | None
     next_dedupe_sweep: float
     metrics: Any
+    _dead_lettering: dict[str, int]
     health: Any
 
     def _commit(self) -> None:  # the agent's: hand what is finished to the committer
@@ -61,8 +65,10 @@ class PartitionHandover:
         ends = end_offsets(self.settings, self.bootstrap, wanted + inputs)
         read = read_to_end(self.settings, self.bootstrap, wanted, timeout_s=self._restore_timeout_s(), until={tp: ends[tp][1] for tp in wanted})
         counts = restore_tables(self.tables, numbers, lambda topic, p: read[(topic, p)])
-        committed = self.consumer.committed(inputs)
+        committed = self._committed(inputs)
         for tp in inputs:
+            if committed is None:
+                break  # unknown: each partition's position joins the transactions from its first commit
             position = committed.get(tp)
             self.ledger.start(tp, position if position is not None else ends[tp][0])
         self.assigned.update(partitions)
@@ -73,6 +79,18 @@ class PartitionHandover:
         self.health.in_group = True
         if self.paused:
             self.consumer.pause(partitions)
+
+    def _committed(self, inputs: list[tuple[str, int]]) -> dict[tuple[str, int], int | None] | None:
+        """The group's committed positions of ``inputs``, asked up to three times: in a rebalance
+        storm the coordinator may not answer in time, and an error raised here would leave the
+        rebalance callback and kill the agent's poll. None when it never answered."""
+        for attempt in range(1, COMMITTED_TRIES + 1):
+            try:
+                return self.consumer.committed(inputs, timeout_s=COMMITTED_TIMEOUT_S)
+            except RetriableError as exc:
+                log.warning("assign: try %d of %d: %s", attempt, COMMITTED_TRIES, exc)
+        log.warning("assign: committed offsets of %s unknown; their positions join the transactions from their first commit", sorted(p for _, p in inputs))
+        return None
 
     def _restore_timeout_s(self) -> float:
         """Long enough for the coordinator to abort a transaction its owner abandoned."""
@@ -109,6 +127,7 @@ class PartitionHandover:
         self.ledger.forget(gone)
         for table in self.tables:
             table.forget(numbers)
+        self._dead_lettering = {k: p for k, p in self._dead_lettering.items() if p not in numbers}
         if self.characters is not None:
             self.characters.forget(numbers)
         self.metrics.discarded.inc(pending + queued)
