@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from media_stream.config import Settings
+from media_stream.domain.errors import RetriableError
 from media_stream.kafka.config import client_config
 from media_stream.kafka.messages import ConsumedMessage, from_confluent
 
@@ -156,7 +157,11 @@ class EventConsumer:
         tps = [TopicPartition(t, p) for t, p in partitions]
         if not tps:
             return {}
-        return {(tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else None) for tp in self._consumer.committed(tps, timeout=timeout_s)}
+        try:
+            answered = self._consumer.committed(tps, timeout=timeout_s)
+        except KafkaException as exc:  # e.g. "Local: Timed out" while the coordinator rebalances a storm
+            raise RetriableError(f"committed offsets of {len(tps)} partition(s) not answered: {exc}") from exc
+        return {(tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else None) for tp in answered}
 
     def position_after(self, message: ConsumedMessage) -> TopicPartition:
         return TopicPartition(message.topic, message.partition, message.offset + 1)

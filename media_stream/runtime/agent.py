@@ -85,6 +85,7 @@ class Settled:
     kind: str  # "dead_letter" | "duplicate"
     events: list[OutgoingMessage] = field(default_factory=list)
     note: str | None = None
+    handled: RequestHandled | None = None  # a dead letter's dedupe record, when its ids could be read
 
 
 class Agent(PartitionHandover):
@@ -123,6 +124,7 @@ class Agent(PartitionHandover):
         self.tables: list[ChangelogTable[Any]] = [self.handled, self.progress] + ([characters.table] if characters else [])
         self.step_progress: queue.Queue[tuple[Job, float]] = queue.Queue()
         self.pending: list[Tagged] = []  # (input partition, message) for the next transaction
+        self._dead_lettering: dict[str, int] = {}  # dedupe key -> partition of dead letters queued, not yet settled
         self.cancelled = RememberedCancels()  # cancels of jobs not seen yet
         self.assigned: set[tuple[str, int]] = set()
         self.paused = False
@@ -138,7 +140,6 @@ class Agent(PartitionHandover):
         self.shard_producer = shard_producer
         self.stuck_after_s = settings.worker.transaction_timeout_ms / 1000 + 5.0  # past it, the broker aborts the transaction anyway
         self.committer = ShardedCommitter(self._new_shard, settings.worker.commit_shards if shard_producer else 1)
-        self.counters = {"accepted": 0, "rendered_steps": 0, "completed": 0, "failed": 0, "cancelled": 0, "dead_letters": 0, "control_dead_letters": 0, "duplicates": 0, "assigned": 0, "revoked": 0, "lost": 0, "transactions": 0, "storage_holds": 0, "unowned": 0, "discarded": 0, "pauses": 0}
 
     def _new_shard(self, index: int) -> TransactionCommitter:
         if index:
@@ -147,6 +148,11 @@ class Agent(PartitionHandover):
         return TransactionCommitter(
             self.producers[index], on_commit=self._committed, on_abort=lambda: self.metrics.transaction(committed=False), stuck_after_s=self.stuck_after_s
         )
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """What the agent has done so far, read from its metrics (``AgentMetrics.tally``)."""
+        return self.metrics.tally()
 
     # ---- the loop -------------------------------------------------------------------------
 
@@ -278,7 +284,7 @@ class Agent(PartitionHandover):
     def _accept(self, message: ConsumedMessage) -> None:
         tp = (message.topic, message.partition)
         if tp not in self.assigned:  # revoked while the poll drained its batch: the next owner reads it
-            self.counters["unowned"] += 1
+            self.metrics.unowned.inc()
             log.debug("dropping %s[%d]@%d: the partition is not assigned here", message.topic, message.partition, message.offset)
             return
         self.ledger.add(tp, message.offset)
@@ -290,7 +296,15 @@ class Agent(PartitionHandover):
         except PermanentError as error:
             log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, error, extra=message_fields(message))
             ids = best_effort_ids(self.codec, message)
-            settled = Settled("dead_letter", dead_letter_messages(self.encoder, self.routes, message, error, ids, trace), str(error))
+            letters = dead_letter_messages(self.encoder, self.routes, message, error, ids, trace)
+            record = None
+            if ids.request_id and ids.job_id and ids.project_id:
+                record = RequestHandled(ids.request_id, ids.job_id, ids.project_id, JobStatus.FAILED.value, ids.render_version)
+                if self.handled.get(message.partition, record.key) is not None or record.key in self._dead_lettering:
+                    letters, record = letters[:1], None  # the request has ended already: only these bytes are dead-lettered
+                else:
+                    self._dead_lettering[record.key] = message.partition
+            settled = Settled("dead_letter", letters, str(error), record)
             key = ids.project_id or (message.key.decode("utf-8", "replace") if message.key else None)
             self._queue_settled(key, message, None, trace, span, settled)
             return
@@ -303,7 +317,7 @@ class Agent(PartitionHandover):
         job = Job(key=request.project_id, message=message, request=request, steps=plan.steps, trace=trace, span=span)
         if self.characters is not None:
             self.characters.locate(request.project_id, message.partition)
-        self.counters["accepted"] += 1
+        self.metrics.accepted.inc()
         if self.cancelled.take(request.job_id, request.project_id, request.render_version, message.timestamp_ms):
             job.cancel_requested = True  # never rendered; ends in the project's order
             job.cancel_note = "cancelled before it started"
@@ -330,12 +344,13 @@ class Agent(PartitionHandover):
         self.pending += [(job.tp, m) for m in settled.events]
         self.scheduler.remove(job)
         self.ledger.finish(job.tp, job.message.offset)
+        if settled.handled is not None:  # a repeat of this request is not failed a second time
+            self.pending.append((job.tp, self.handled.put(job.tp[1], settled.handled.key, settled.handled)))
+            self._dead_lettering.pop(settled.handled.key, None)
         if settled.kind == "dead_letter":
-            self.counters["dead_letters"] += 1
             self.metrics.dead_letters.labels("decode").inc()
             job.span.end("dead_letter", settled.note)
         else:
-            self.counters["duplicates"] += 1
             self.metrics.duplicates.inc()
             job.span.end("duplicate")
 
@@ -406,7 +421,7 @@ class Agent(PartitionHandover):
         else:
             job.results.append(result)
             self.pending += [(job.tp, m) for m in self.medium.step_events(job, result)]
-            self.counters["rendered_steps"] += 1
+            self.metrics.rendered_steps.inc()
         job.attempts = 0
         job.not_before = 0.0
         job.next_step += 1
@@ -420,7 +435,6 @@ class Agent(PartitionHandover):
         ends, then let one batch probe the store; the hold doubles up to 10 s while it fails."""
         self.hold_backoff_s = min(max(self.hold_backoff_s * 2, 0.5), 10.0)
         self.hold_until = time.monotonic() + self.hold_backoff_s
-        self.counters["storage_holds"] += 1
         self.metrics.storage_holds.inc()
         log.warning("storage unavailable (%s): holding work for %.1fs", error, self.hold_backoff_s)
 
@@ -454,7 +468,6 @@ class Agent(PartitionHandover):
             self.pending.append((job.tp, self.progress.delete(partition, _progress_key(job))))
         self.scheduler.remove(job)
         self.ledger.finish(job.tp, job.message.offset)
-        self.counters[status.value] += 1
         self.metrics.jobs.labels(status.value).inc()
         if job.span is not None:
             job.span.end(status.value, error)
@@ -505,7 +518,6 @@ class Agent(PartitionHandover):
         log.warning("dead-lettering control message %s[%d]@%d: %s", message.topic, message.partition, message.offset, rejected.error, extra=message_fields(message))
         ids = best_effort_ids(self.codec, message)
         self.pending.append(((self.routes.requests, rejected.partition), control_dead_letter_message(self.encoder, self.routes.control_dead_letters, message, rejected.error, ids)))
-        self.counters["control_dead_letters"] += 1
         self.metrics.dead_letters.labels("control").inc()
 
     def _head(self, job: Job) -> Job | None:
@@ -528,13 +540,12 @@ class Agent(PartitionHandover):
             return
         messages = [(tp, self.routes.place(m, tp[1])) for tp, m in self.pending if tp in self.assigned]  # at the request's partition
         if len(messages) < len(self.pending):
-            self.counters["discarded"] += len(self.pending) - len(messages)
+            self.metrics.discarded.inc(len(self.pending) - len(messages))
             log.info("dropping %d messages of partitions no longer owned", len(self.pending) - len(messages))
         self.pending = []
         self.committer.submit(messages, {tp: p for tp, p in self.ledger.positions().items() if tp in self.assigned}, self.consumer.member_metadata())
 
     def _committed(self, messages: int, offsets: int) -> None:
-        self.counters["transactions"] += 1
         self.metrics.transaction(committed=True)
 
     def _flow_control(self) -> None:
@@ -545,7 +556,7 @@ class Agent(PartitionHandover):
         if not self.paused and (held or len(self.scheduler) >= window):
             self.consumer.pause(self.assigned)
             self.paused = True
-            self.counters["pauses"] += 1
+            self.metrics.pauses.inc()
         elif self.paused and not held and len(self.scheduler) <= window // 2:
             self.consumer.resume(self.assigned)
             self.paused = False

@@ -18,10 +18,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from media_stream.domain.errors import RetriableError
 from media_stream.kafka.partition_reader import end_offsets, read_to_end
 from media_stream.state.changelog import restore_tables
 
 log = logging.getLogger(__name__)
+COMMITTED_TRIES = 3
+COMMITTED_TIMEOUT_S = 10.0  # per try; librdkafka waits out a transaction holding offsets (KIP-447)
 REVOKE_FLUSH_S = 30.0  # how long a revoke waits for the finished work to commit before handing over
 
 
@@ -42,8 +45,8 @@ class PartitionHandover:
     paused: bool
     shutdown_deadline: float | None
     next_dedupe_sweep: float
-    counters: dict[str, int]
     metrics: Any
+    _dead_lettering: dict[str, int]
     health: Any
 
     def _commit(self) -> None:  # the agent's: hand what is finished to the committer
@@ -62,19 +65,32 @@ class PartitionHandover:
         ends = end_offsets(self.settings, self.bootstrap, wanted + inputs)
         read = read_to_end(self.settings, self.bootstrap, wanted, timeout_s=self._restore_timeout_s(), until={tp: ends[tp][1] for tp in wanted})
         counts = restore_tables(self.tables, numbers, lambda topic, p: read[(topic, p)])
-        committed = self.consumer.committed(inputs)
+        committed = self._committed(inputs)
         for tp in inputs:
+            if committed is None:
+                break  # unknown: each partition's position joins the transactions from its first commit
             position = committed.get(tp)
             self.ledger.start(tp, position if position is not None else ends[tp][0])
         self.assigned.update(partitions)
         log.info("assigned %s; restored %s", numbers, counts)
         self.next_dedupe_sweep = 0.0  # restored rows past the window are dropped next turn
-        self.counters["assigned"] += 1  # after the restore: the agent is ready for these partitions
-        self.metrics.rebalance("assign")
+        self.metrics.rebalance("assign")  # after the restore: the agent is ready for these partitions
         self.health.partitions = self._request_partitions()
         self.health.in_group = True
         if self.paused:
             self.consumer.pause(partitions)
+
+    def _committed(self, inputs: list[tuple[str, int]]) -> dict[tuple[str, int], int | None] | None:
+        """The group's committed positions of ``inputs``, asked up to three times: in a rebalance
+        storm the coordinator may not answer in time, and an error raised here would leave the
+        rebalance callback and kill the agent's poll. None when it never answered."""
+        for attempt in range(1, COMMITTED_TRIES + 1):
+            try:
+                return self.consumer.committed(inputs, timeout_s=COMMITTED_TIMEOUT_S)
+            except RetriableError as exc:
+                log.warning("assign: try %d of %d: %s", attempt, COMMITTED_TRIES, exc)
+        log.warning("assign: committed offsets of %s unknown; their positions join the transactions from their first commit", sorted(p for _, p in inputs))
+        return None
 
     def _restore_timeout_s(self) -> float:
         """Long enough for the coordinator to abort a transaction its owner abandoned."""
@@ -83,7 +99,6 @@ class PartitionHandover:
     def _on_revoke(self, partitions: list[tuple[str, int]]) -> None:
         """A clean handover: what is finished is committed while these partitions are still ours
         (the new owner waits for it), the rest is dropped and redone by the new owner."""
-        self.counters["revoked"] += 1
         self.metrics.rebalance("revoke")
         self._commit()
         timeout = max(self._time_left(), 1.0) if self.shutdown_deadline is not None else REVOKE_FLUSH_S
@@ -97,7 +112,6 @@ class PartitionHandover:
         """The group moved on without us (a pause past the session timeout, a network cut):
         nothing of these partitions is ours to publish any more. Everything held for them is
         dropped; the agent stays a member (librdkafka rejoins) and restores what it gets next."""
-        self.counters["lost"] += 1
         self.metrics.rebalance("lost")
         self.health.in_group = False
         self._release(partitions, "lost")
@@ -113,9 +127,10 @@ class PartitionHandover:
         self.ledger.forget(gone)
         for table in self.tables:
             table.forget(numbers)
+        self._dead_lettering = {k: p for k, p in self._dead_lettering.items() if p not in numbers}
         if self.characters is not None:
             self.characters.forget(numbers)
-        self.counters["discarded"] += pending + queued
+        self.metrics.discarded.inc(pending + queued)
         self.health.partitions = self._request_partitions()
         for job in dropped:
             if job.span is not None:

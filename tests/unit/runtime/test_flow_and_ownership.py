@@ -7,6 +7,7 @@ from typing import Any
 
 from media_stream.config import Settings
 from media_stream.kafka.messages import ConsumedMessage
+from media_stream.observability.metrics import AgentMetrics
 from media_stream.runtime.agent import Agent
 from media_stream.runtime.offsets import OffsetLedger
 
@@ -25,7 +26,7 @@ class _Consumer:
 def _stub(window: int) -> Any:
     settings = Settings()
     settings.worker.in_flight_window = window
-    return SimpleNamespace(settings=settings, hold_until=0.0, paused=False, scheduler=[], consumer=_Consumer(), assigned={("requests", 0)}, counters={"pauses": 0})
+    return SimpleNamespace(settings=settings, hold_until=0.0, paused=False, scheduler=[], consumer=_Consumer(), assigned={("requests", 0)}, metrics=AgentMetrics(gpu=False))
 
 
 def test_the_window_pauses_when_full_and_resumes_only_when_half_empty() -> None:
@@ -38,6 +39,6 @@ def test_the_window_pauses_when_full_and_resumes_only_when_half_empty() -> None:
 
 
 def test_a_message_of_a_partition_not_assigned_is_not_taken_into_work() -> None:
-    agent = SimpleNamespace(assigned={("requests", 1)}, ledger=OffsetLedger(), counters={"unowned": 0})
+    agent = SimpleNamespace(assigned={("requests", 1)}, ledger=OffsetLedger(), metrics=AgentMetrics(gpu=False))
     Agent._accept(agent, ConsumedMessage("requests", 0, 41, b"proj", b"\x00"))  # type: ignore[arg-type]
-    assert agent.ledger.unfinished() == 0 and agent.counters["unowned"] == 1  # on main: decoded and taken
+    assert agent.ledger.unfinished() == 0 and agent.metrics.tally()["unowned"] == 1  # on main: decoded and taken
