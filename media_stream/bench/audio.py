@@ -117,8 +117,8 @@ def bench_music(renderer, label: str, device: str, seconds: float, warmup_second
 
 
 def main(as_json: bool = False, music_seconds: float = 10.0, with_models: bool = True, musicgen_size: str = "auto") -> dict[str, Any]:
-    from media_stream.render.espeak import EspeakRenderer
-    from media_stream.render.procedural_music import ProceduralMusicRenderer
+    from media_stream.render.audio.espeak import EspeakRenderer
+    from media_stream.render.audio.procedural_music import ProceduralMusicRenderer
 
     settings = get_settings().audio
     results: dict[str, Any] = {
@@ -138,8 +138,8 @@ def _model_backends(settings: AudioSettings, music_seconds: float, musicgen_size
     out: dict[str, Any] = {}
     try:
         from media_stream.bench.random_audio_models import build_musicgen_folder, build_vits_folder
-        from media_stream.render.coqui import CoquiRenderer, resolve_model_dir
-        from media_stream.render.musicgen import MusicgenRenderer
+        from media_stream.render.audio.coqui import CoquiRenderer, resolve_model_dir
+        from media_stream.render.audio.musicgen import MusicgenRenderer
     except ImportError as exc:
         return {"coqui_vits": {"skipped": f"audio extra missing: {exc}"}, "musicgen": {"skipped": f"audio extra missing: {exc}"}}
     device = _device(settings)

@@ -49,8 +49,8 @@ def calibrate_consistency(
     from pathlib import Path
 
     from media_stream.config import get_settings
-    from media_stream.render.consistency import ImageEncoderEmbedder
-    from media_stream.render.consistency_calibration import best_threshold, score_pairs
+    from media_stream.render.image.consistency import ImageEncoderEmbedder
+    from media_stream.render.image.consistency_calibration import best_threshold, score_pairs
 
     sdxl = get_settings().worker.sdxl
     embedder = ImageEncoderEmbedder(model or sdxl.consistency_model or "", local_files_only=True)

@@ -66,10 +66,10 @@ def percentile(values: list[float], pct: float) -> float | None:
 
 def _renderer(name: str) -> Any:
     if name == "preview":
-        from media_stream.render.preview import PreviewRenderer
+        from media_stream.render.image.preview import PreviewRenderer
 
         return PreviewRenderer(max_batch_size=16)
-    from media_stream.render.null import NullRenderer
+    from media_stream.render.image.null import NullRenderer
 
     return NullRenderer()
 

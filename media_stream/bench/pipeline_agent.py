@@ -19,7 +19,7 @@ import sys
 
 def main(spec_json: str) -> None:
     from media_stream.config import Settings
-    from media_stream.render.null import NullRenderer
+    from media_stream.render.image.null import NullRenderer
     from media_stream.runtime.assembly import build_agent
     from media_stream.runtime.routes import AgentRoutes
     from media_stream.storage.memory import MemoryStore

@@ -196,7 +196,7 @@ def _weights(tiny: bool, model: str | None, device: torch.device, dtype: torch.d
 
 
 def _available(model: str) -> bool:
-    from media_stream.render.sdxl_loading import is_local_reference
+    from media_stream.render.image.sdxl_loading import is_local_reference
 
     if is_local_reference(model):
         return Path(model).expanduser().is_dir()
@@ -236,7 +236,7 @@ def run(
     tiny: bool = False, model: str | None = None, batches: tuple[int, ...] | None = None, steps: int | None = None,
     sustained_s: float | None = None, variants: tuple[str, ...] = VARIANTS, budget_s: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     began = time.perf_counter()
     device = torch.device("cpu" if tiny or not torch.cuda.is_available() else "cuda")
@@ -324,7 +324,7 @@ def _variant(
     name: str, settings: SdxlSettings, folders: Any, tiny: bool, shape: Shape, baseline_s: float,
     began: float, budget_s: float | None, device: torch.device,
 ) -> dict[str, Any]:  # fmt: skip
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     if budget_s is not None and time.perf_counter() - began > budget_s:
         return {"variant": name, "s_per_image": None, "skipped": f"past the {budget_s:g}s budget"}

@@ -166,7 +166,7 @@ def consistency_rollup(facts: Iterable[ConsistencyFact], threshold: float) -> li
     """Per project, style and model (and overall): images scored, how many at or above
     ``threshold``, their share (target: above 90%) and the mean score; and per character
     (``projectId/characterId``): the images it appears in, judged on its own region's score.
-    The threshold is uncalibrated until labelled storyboards exist (``render/consistency.py``)."""
+    The threshold is uncalibrated until labelled storyboards exist (``render/image/consistency.py``)."""
     sums: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0, 0.0])
 
     def add(dimension: str, value: str, score: float) -> None:

@@ -37,8 +37,8 @@ def styles(
 def _style_previews() -> None:
     from media_stream import __version__
     from media_stream.domain.styles import IMAGE_STYLES
-    from media_stream.render.registry import image_renderer
-    from media_stream.render.style_previews import StylePreviews
+    from media_stream.render.image.registry import image_renderer
+    from media_stream.render.image.style_previews import StylePreviews
     from media_stream.storage.factory import object_store
 
     settings = get_settings()

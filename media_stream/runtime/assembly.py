@@ -41,7 +41,7 @@ def build_medium(
     characters: KafkaCharacterRegistry | None = None,
 ) -> Medium:
     if medium == "image":
-        from media_stream.render.registry import image_renderer
+        from media_stream.render.image.registry import image_renderer
         from media_stream.runtime.character_references import CharacterReferences
         from media_stream.runtime.image_medium import ImageMedium
 
@@ -52,7 +52,7 @@ def build_medium(
             references = CharacterReferences(characters, store, renderer, reference_scale=sdxl.ip_adapter_scale)
         return ImageMedium(renderer, store, routes, encoder, references)
     if medium == "audio":
-        from media_stream.render.audio_registry import music_renderer, speech_renderer
+        from media_stream.render.audio.registry import music_renderer, speech_renderer
         from media_stream.runtime.audio_medium import AudioMedium
 
         speech, music = renderer if renderer is not None else (speech_renderer(settings.audio), music_renderer(settings.audio))

@@ -19,7 +19,7 @@ from media_stream.domain.ids import storage_key
 from media_stream.domain.outcomes import AudioReady, JobFailed, SceneFailure
 from media_stream.domain.requests import MusicRequested, NarrationRequested
 from media_stream.kafka.messages import OutgoingMessage
-from media_stream.render.audio_base import MusicRenderer, SpeechRenderer
+from media_stream.render.audio.base import MusicRenderer, SpeechRenderer
 from media_stream.runtime.lineage import replay_of, request_source
 from media_stream.runtime.medium import Plan
 from media_stream.runtime.routes import AgentRoutes
@@ -70,7 +70,7 @@ class AudioMedium:
         return ("music", job.job_id)  # one composition per call
 
     def render(self, jobs: Sequence[Job], is_cancelled: Callable[[Job], bool], on_progress: Callable[[Job, float], None] | None = None) -> list[Any]:
-        from media_stream.render.audio_registry import finish_audio
+        from media_stream.render.audio.registry import finish_audio
 
         try:
             if isinstance(jobs[0].step, NarrationWork):

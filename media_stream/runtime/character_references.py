@@ -14,7 +14,7 @@ Call it on the render thread (it may render), before rendering a request's scene
     works = attach_references(plan_scenes(request), refs)
 
 A scene with several characters carries one reference per character; the SDXL renderer gives
-each its own IP-Adapter image, masked to the character's region (see ``render/sdxl.py``).
+each its own IP-Adapter image, masked to the character's region (see ``render/image/sdxl.py``).
 
 What conditions a scene is the reference *cropped to the character* (``crop_to_subject``: the
 portrait's plain background cut away) and, for a rendered portrait, *in the request's style*:
@@ -38,8 +38,8 @@ from media_stream.domain.ids import storage_key
 from media_stream.domain.requests import Character
 from media_stream.domain.scenes import CharacterReference, SceneWork, derived_seed
 from media_stream.domain.styles import image_style
-from media_stream.render.base import ImageRenderer
-from media_stream.render.character_regions import crop_to_subject
+from media_stream.render.image.base import ImageRenderer
+from media_stream.render.image.character_regions import crop_to_subject
 from media_stream.state.characters import CharacterIdentity, CharacterRegistry
 from media_stream.storage.base import ObjectStore
 from media_stream.storage.inputs import InputReader

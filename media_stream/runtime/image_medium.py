@@ -24,7 +24,7 @@ from media_stream.domain.outcomes import (
 from media_stream.domain.requests import ImageRequested, StoryboardRequested
 from media_stream.domain.scenes import SceneWork, plan_scenes
 from media_stream.kafka.messages import OutgoingMessage
-from media_stream.render.base import ImageRenderer, RenderHooks
+from media_stream.render.image.base import ImageRenderer, RenderHooks
 from media_stream.runtime.character_references import (
     CharacterReferences,
     attach_references,

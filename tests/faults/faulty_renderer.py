@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 
 from media_stream.domain.scenes import SceneWork
-from media_stream.render.base import RenderedImage
+from media_stream.render.image.base import RenderedImage
 from tests.helpers.scripted_renderer import ScriptedRenderer
 
 

@@ -22,7 +22,7 @@ from media_stream.config import SdxlSettings, Settings
 from media_stream.domain.errors import RenderCancelled
 from media_stream.domain.outcomes import ImageReady
 from media_stream.domain.requests import CancelRequested, ImageRequested
-from media_stream.render.base import RenderHooks
+from media_stream.render.image.base import RenderHooks
 from media_stream.runtime.routes import AgentRoutes
 from tests.faults.invariants import all_ended, assert_accounted
 from tests.helpers.agents import RunningAgent
@@ -76,7 +76,7 @@ class StepCounting:
 
 
 def test_a_cancel_stops_a_running_tiny_sdxl_render_within_one_denoising_step(settings: Settings, routes: AgentRoutes, kafka_bootstrap: str, start_agent: Callable[..., RunningAgent], tmp_path: Path) -> None:
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
     from tests.tiny_models.sdxl import build_sdxl_folders
 
     folders = build_sdxl_folders(tmp_path / "tiny-sdxl")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from media_stream.config import Settings
-from media_stream.render.preview import PreviewRenderer
+from media_stream.render.image.preview import PreviewRenderer
 from media_stream.runtime.assembly import build_agent
 from media_stream.runtime.routes import AgentRoutes
 from media_stream.storage.filesystem import FilesystemStore

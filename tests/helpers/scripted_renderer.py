@@ -15,8 +15,8 @@ from pathlib import Path
 
 from media_stream.domain.errors import PermanentError, RetriableError
 from media_stream.domain.scenes import SceneWork
-from media_stream.render.base import RenderedImage
-from media_stream.render.preview import PreviewRenderer
+from media_stream.render.image.base import RenderedImage
+from media_stream.render.image.preview import PreviewRenderer
 
 SLOW = re.compile(r"slow=([0-9.]+)")
 

@@ -19,7 +19,7 @@ from media_stream.gateway import schemas
 from media_stream.gateway.auth import Principal, require_user_or_service
 from media_stream.gateway.routes.images import ERRORS
 from media_stream.gateway.routes.publishing import services_of
-from media_stream.render.style_previews import StylePreviews
+from media_stream.render.image.style_previews import StylePreviews
 
 router = APIRouter()
 NOT_FOUND = {**ERRORS, 404: {"model": schemas.ErrorOut}}
@@ -86,7 +86,7 @@ def style_preview(request: Request, style_id: str, _: Principal = Depends(requir
 def _preview_backend(request: Request) -> StylePreviews:
     state = request.app.state
     if getattr(state, "style_previews", None) is None:
-        from media_stream.render.preview import PreviewRenderer
+        from media_stream.render.image.preview import PreviewRenderer
 
         renderer = PreviewRenderer(max_batch_size=1)
         renderer.load()

@@ -15,7 +15,7 @@ from media_stream.config import Settings
 from media_stream.kafka.admin import TopicAdmin
 from media_stream.kafka.partition_reader import read_to_end
 from media_stream.kafka.producer import EventProducer
-from media_stream.render.null import NullRenderer
+from media_stream.render.image.null import NullRenderer
 from media_stream.runtime.assembly import build_agent
 from media_stream.serde.encoding import EventEncoder
 from media_stream.serde.codec import EventCodec

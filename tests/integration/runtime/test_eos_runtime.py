@@ -23,8 +23,8 @@ from media_stream.domain.errors import RenderCancelled
 from media_stream.domain.outcomes import BatchCompleted, ImageReady, JobStatusChanged
 from media_stream.domain.requests import CancelRequested
 from media_stream.domain.scenes import SceneWork
-from media_stream.render.base import RenderedImage
-from media_stream.render.preview import PreviewRenderer
+from media_stream.render.image.base import RenderedImage
+from media_stream.render.image.preview import PreviewRenderer
 from media_stream.runtime.routes import AgentRoutes
 from tests.faults.invariants import all_ended, assert_accounted
 from tests.helpers.agents import RunningAgent

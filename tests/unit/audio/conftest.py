@@ -30,7 +30,7 @@ def tiny_musicgen(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def espeak():
-    from media_stream.render.espeak import EspeakRenderer
+    from media_stream.render.audio.espeak import EspeakRenderer
 
     renderer = EspeakRenderer()
     renderer.load()

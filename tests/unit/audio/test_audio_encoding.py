@@ -7,8 +7,8 @@ import pytest
 
 from media_stream.domain.audio_work import plan_music, plan_narration
 from media_stream.domain.requests import MusicRequested, NarrationRequested
-from media_stream.render.audio_encoding import decode, encode, integrated_loudness, limit, normalise_loudness, true_peak
-from media_stream.render.procedural_music import ProceduralMusicRenderer
+from media_stream.render.audio.encoding import decode, encode, integrated_loudness, limit, normalise_loudness, true_peak
+from media_stream.render.audio.procedural_music import ProceduralMusicRenderer
 
 
 def sine(freq, amplitude, seconds, sr):

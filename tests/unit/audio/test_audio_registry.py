@@ -13,14 +13,14 @@ from media_stream.domain.errors import ConfigurationError
 from media_stream.domain.outcomes import AudioReady
 from media_stream.domain.records import to_record
 from media_stream.domain.requests import MusicRequested, NarrationRequested
-from media_stream.render.audio_encoding import decode, integrated_loudness
-from media_stream.render.audio_registry import finish_audio, music_renderer, speech_renderer
+from media_stream.render.audio.encoding import decode, integrated_loudness
+from media_stream.render.audio.registry import finish_audio, music_renderer, speech_renderer
 
 
 def test_importing_the_registry_and_the_defaults_does_not_import_torch():
     code = (
         "import sys\n"
-        "import media_stream.render.audio_registry as r\n"
+        "import media_stream.render.audio.registry as r\n"
         "from media_stream.config import AudioSettings\n"
         "s = AudioSettings()\n"
         "r.speech_renderer(s); r.music_renderer(s)\n"
@@ -74,7 +74,7 @@ def test_finish_audio_fills_audio_ready(espeak, fmt):
 
 
 def test_finish_music_hits_the_music_target():
-    from media_stream.render.procedural_music import ProceduralMusicRenderer
+    from media_stream.render.audio.procedural_music import ProceduralMusicRenderer
 
     rendered = ProceduralMusicRenderer().compose(plan_music(MusicRequested("r", "j", "p", duration_seconds=6, style="sad")))
     encoded = finish_audio(rendered, AudioSettings(output_format="wav"), "music")

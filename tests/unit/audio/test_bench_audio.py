@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from media_stream.bench.audio import bench_music
 from media_stream.config import AudioSettings
-from media_stream.render.audio_registry import music_renderer
+from media_stream.render.audio.registry import music_renderer
 
 
 def test_bench_audio_cli_prints_one_json_line_with_warmups():

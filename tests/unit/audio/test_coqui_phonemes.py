@@ -16,7 +16,7 @@ from media_stream.config import AudioSettings
 from media_stream.domain.audio_work import plan_narration
 from media_stream.domain.errors import ConfigurationError
 from media_stream.domain.requests import NarrationRequested
-from media_stream.render.audio_registry import speech_renderer
+from media_stream.render.audio.registry import speech_renderer
 
 TEXT = "Bonjour Léa. Où vont-ils donc, tous ces bateaux ?"
 

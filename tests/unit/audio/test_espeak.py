@@ -7,7 +7,7 @@ import pytest
 
 from media_stream.domain.audio_work import plan_narration
 from media_stream.domain.requests import NarrationRequested
-from media_stream.render.audio_base import SpeechRenderer
+from media_stream.render.audio.base import SpeechRenderer
 from tests.unit.audio.conftest import median_f0, rms_db
 
 FR = (

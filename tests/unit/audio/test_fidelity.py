@@ -2,7 +2,7 @@
 renders for the same text / prompt, speaker, sampling settings and seed, before loudness and
 encoding. Only our documented post-processing is applied to the reference: for speech, trimming
 each chunk's silence and joining the chunks with their pauses and 12 ms fades
-(render/audio_dsp.py); for music, cutting to the requested length and the 0.99 peak guard.
+(render/audio/dsp.py); for music, cutting to the requested length and the 0.99 peak guard.
 A backend that called the model differently (another speaker, length scale, seed, prompt,
 guidance, top-k, temperature, dtype or token budget) would differ from the reference."""
 
@@ -15,8 +15,8 @@ from media_stream.config import AudioSettings
 from media_stream.domain.audio_work import plan_music, plan_narration
 from media_stream.domain.requests import MusicRequested, NarrationRequested
 from media_stream.domain.scenes import derived_seed
-from media_stream.render.audio_dsp import fit_length, join_with_pauses, trim_silence
-from media_stream.render.audio_registry import music_renderer, speech_renderer
+from media_stream.render.audio.dsp import fit_length, join_with_pauses, trim_silence
+from media_stream.render.audio.registry import music_renderer, speech_renderer
 
 TEXT = "Bonjour Léa. Le renard la regarde, puis il sourit."
 

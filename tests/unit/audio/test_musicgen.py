@@ -9,8 +9,8 @@ from media_stream.config import AudioSettings
 from media_stream.domain.audio_work import plan_music
 from media_stream.domain.errors import ConfigurationError
 from media_stream.domain.requests import MusicRequested
-from media_stream.render.audio_registry import music_renderer
-from media_stream.render.musicgen import Window, plan_windows
+from media_stream.render.audio.registry import music_renderer
+from media_stream.render.audio.musicgen import Window, plan_windows
 
 
 @pytest.fixture(scope="module")

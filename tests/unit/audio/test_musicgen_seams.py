@@ -17,9 +17,9 @@ from media_stream.bench.seams import measure_seams
 from media_stream.config import AudioSettings
 from media_stream.domain.audio_work import plan_music
 from media_stream.domain.requests import MusicRequested
-from media_stream.render.audio_dsp import correlation, crossfade_append, crossfade_gains
-from media_stream.render.audio_registry import music_renderer
-from media_stream.render.musicgen import MusicgenRenderer
+from media_stream.render.audio.dsp import correlation, crossfade_append, crossfade_gains
+from media_stream.render.audio.registry import music_renderer
+from media_stream.render.audio.musicgen import MusicgenRenderer
 
 RATE, FRAME_RATE = 32000, 50
 SCALED = dict(musicgen_window_s=1.0, musicgen_overlap_s=0.4, musicgen_crossfade_s=0.1)  # the 30 s / 5 s / 1 s production plan, scaled

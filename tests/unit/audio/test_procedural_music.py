@@ -8,8 +8,8 @@ import pytest
 from media_stream.domain.audio_work import plan_music
 from media_stream.domain.requests import MusicRequested
 from media_stream.domain.styles import MUSIC_STYLES
-from media_stream.render.audio_base import MusicRenderer
-from media_stream.render.procedural_music import PROFILES, ProceduralMusicRenderer
+from media_stream.render.audio.base import MusicRenderer
+from media_stream.render.audio.procedural_music import PROFILES, ProceduralMusicRenderer
 
 
 def compose(style="happy", seconds=12.0, tempo=None, intensity=0.7, request_id="r"):

@@ -15,7 +15,7 @@ from media_stream.config import AudioSettings
 from media_stream.domain.audio_work import plan_narration
 from media_stream.domain.requests import NarrationRequested
 from media_stream.domain.voices import VOICE_CATALOG, XTTS_V2, catalog_listing, catalog_renditions, renditions
-from media_stream.render.audio_registry import finish_audio, speech_renderer
+from media_stream.render.audio.registry import finish_audio, speech_renderer
 from tests.unit.audio.conftest import median_f0
 
 TEXT = "Bonjour Léa. Le renard la regarde."

@@ -15,7 +15,7 @@ from media_stream.domain.errors import ValidationError
 from media_stream.domain.outcomes import AudioReady
 from media_stream.domain.requests import NarrationRequested
 from media_stream.kafka.messages import ConsumedMessage
-from media_stream.render.audio_registry import speech_renderer
+from media_stream.render.audio.registry import speech_renderer
 from media_stream.runtime.audio_medium import AudioMedium
 from media_stream.runtime.scheduler import Job
 from media_stream.storage.inputs import InputReader
@@ -125,13 +125,13 @@ def test_an_unreadable_clip_is_a_validation_error(coqui, tiny_xtts):
 def test_studio_speaker_output_is_synthesizer_tts(coqui, tiny_xtts):
     """Fidelity: our XTTS chunks equal the library's own call (Synthesizer.tts with the studio
     speaker, same seed), with only our trim and join applied. The library's XTTS needs the
-    same transformers cache hand-over to run at all (render/xtts.py)."""
+    same transformers cache hand-over to run at all (render/audio/xtts.py)."""
     import torch
     from TTS.utils.synthesizer import PAD_SILENCE_SAMPLES, Synthesizer
 
     from media_stream.domain.scenes import derived_seed
-    from media_stream.render.audio_dsp import join_with_pauses, trim_silence
-    from media_stream.render.xtts import accept_transformers_cache
+    from media_stream.render.audio.dsp import join_with_pauses, trim_silence
+    from media_stream.render.audio.xtts import accept_transformers_cache
 
     work = plan_narration(NarrationRequested("req-x", "job-x", "proj-x", text="Bonjour Léa. Le renard sourit.", voice="fr-FR-Henri"), 40)
     (ours,) = coqui.synthesize([work])

@@ -9,8 +9,8 @@ from media_stream.config import AudioSettings
 from media_stream.domain.audio_work import plan_music, plan_narration
 from media_stream.domain.requests import MusicRequested, NarrationRequested, Scene, StoryboardRequested, StyleConfig
 from media_stream.domain.scenes import plan_scenes
-from media_stream.render.audio_registry import finish_audio, music_renderer, speech_renderer
-from media_stream.render.preview import PreviewRenderer
+from media_stream.render.audio.registry import finish_audio, music_renderer, speech_renderer
+from media_stream.render.image.preview import PreviewRenderer
 
 
 def test_espeak_says_the_same_narration_twice_with_the_same_bytes() -> None:

@@ -22,8 +22,8 @@ from media_stream.domain.scenes import SceneWork
 from media_stream.observability.health import AgentHealth
 from media_stream.observability.logging_setup import JsonFormatter, job_fields
 from media_stream.observability.metrics import OTHER_PROJECTS, AgentMetrics, size_label
-from media_stream.render.base import RenderHooks
-from media_stream.render.hold import HoldRenderer
+from media_stream.render.image.base import RenderHooks
+from media_stream.render.image.hold import HoldRenderer
 from media_stream.runtime.committer import TransactionCommitter
 
 

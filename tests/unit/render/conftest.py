@@ -34,7 +34,7 @@ def sdxl_settings(tiny_sdxl) -> SdxlSettings:
 @pytest.fixture(scope="session")
 def sdxl(sdxl_settings):
     """One warm renderer for the tests that do not change its state."""
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     renderer = SdxlRenderer(sdxl_settings, max_batch_size=4)
     renderer.load()
@@ -44,7 +44,7 @@ def sdxl(sdxl_settings):
 @pytest.fixture
 def fresh_sdxl(sdxl_settings):
     """A renderer of its own, for tests that lower its batch cap or switch on low-memory mode."""
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     renderer = SdxlRenderer(sdxl_settings, max_batch_size=4)
     renderer.load()

@@ -9,7 +9,7 @@ import pytest
 from media_stream.domain.errors import PermanentError
 from media_stream.domain.requests import Character, Scene, StoryboardRequested, StyleConfig
 from media_stream.domain.scenes import plan_scenes
-from media_stream.render.character_regions import crop_to_subject
+from media_stream.render.image.character_regions import crop_to_subject
 from media_stream.runtime.character_references import CharacterReferences, attach_references, reference_key
 from media_stream.state.characters import InMemoryCharacterRegistry
 from media_stream.storage.filesystem import FilesystemStore

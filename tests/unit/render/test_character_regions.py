@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from media_stream.domain.scenes import CharacterReference
-from media_stream.render.character_regions import Region, crop_to_subject, equal_bands, layout_bands, subject_box
+from media_stream.render.image.character_regions import Region, crop_to_subject, equal_bands, layout_bands, subject_box
 from tests.unit.render.helpers import png, scene
 
 RED = CharacterReference("lea", png(colour=(220, 30, 30)))
@@ -137,9 +137,9 @@ def test_a_batch_gives_each_scene_its_own_references_and_masks(fresh_sdxl, recor
 
 
 def test_each_character_is_scored_on_its_own_region(fresh_sdxl):
-    from media_stream.render.character_regions import crop
-    from media_stream.render.consistency import cosine
-    from media_stream.render.sdxl_finish import encode_png
+    from media_stream.render.image.character_regions import crop
+    from media_stream.render.image.consistency import cosine
+    from media_stream.render.image.sdxl_finish import encode_png
 
     (image,) = fresh_sdxl.render([scene(26, references=(RED, BLUE))])
     rendered = Image.open(io.BytesIO(image.data)).convert("RGB")

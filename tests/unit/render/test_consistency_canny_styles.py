@@ -11,10 +11,10 @@ import pytest
 
 from media_stream.domain.errors import ValidationError
 from media_stream.domain.styles import IMAGE_STYLES, image_style
-from media_stream.render.canny import canny, canny_control_image
-from media_stream.render.consistency import ConsistencyReport, consistency_report, cosine, scene_score
-from media_stream.render.preview import PreviewRenderer
-from media_stream.render.style_previews import StylePreviews
+from media_stream.render.image.canny import canny, canny_control_image
+from media_stream.render.image.consistency import ConsistencyReport, consistency_report, cosine, scene_score
+from media_stream.render.image.preview import PreviewRenderer
+from media_stream.render.image.style_previews import StylePreviews
 from media_stream.storage.filesystem import FilesystemStore
 from tests.unit.render.helpers import png
 
@@ -28,7 +28,7 @@ def test_cosine_and_report():
 
 
 def test_clip_consistency_on_a_tiny_vision_model(tiny_sdxl):
-    from media_stream.render.consistency import ImageEncoderEmbedder
+    from media_stream.render.image.consistency import ImageEncoderEmbedder
 
     embedder = ImageEncoderEmbedder(str(tiny_sdxl.ip_adapter / "image_encoder"))
     red, blue = png(colour=(220, 20, 20)), png(colour=(20, 20, 220), draw=lambda d: d.ellipse([8, 8, 40, 40], fill=(255, 255, 0)))
@@ -135,8 +135,8 @@ def test_style_previews_render_once_per_backend_version(tmp_path):
 
 def test_importing_the_registry_and_cli_does_not_import_torch():
     code = (
-        "import sys, media_stream, media_stream.render.registry, media_stream.cli, media_stream.render.consistency, "
-        "media_stream.render.style_previews, media_stream.runtime.character_references, media_stream.bench.cli; "
+        "import sys, media_stream, media_stream.render.image.registry, media_stream.cli, media_stream.render.image.consistency, "
+        "media_stream.render.image.style_previews, media_stream.runtime.character_references, media_stream.bench.cli; "
         "bad = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
@@ -150,7 +150,7 @@ def test_calibration_picks_the_threshold_that_separates_the_labels(tiny_sdxl, tm
     from typer.testing import CliRunner
 
     from media_stream.bench.cli import bench_app
-    from media_stream.render.consistency_calibration import best_threshold
+    from media_stream.render.image.consistency_calibration import best_threshold
 
     calibration = best_threshold([0.9, 0.85, 0.7, 0.6, 0.65], [True, True, True, False, False])
     assert (calibration.threshold, calibration.true_positive_rate, calibration.false_positive_rate) == (0.7, 1.0, 0.0)

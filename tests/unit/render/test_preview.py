@@ -6,8 +6,8 @@ from PIL import Image
 
 from media_stream.domain.requests import Scene, StoryboardRequested, StyleConfig
 from media_stream.domain.scenes import plan_scenes
-from media_stream.render.base import ImageRenderer
-from media_stream.render.preview import PreviewRenderer
+from media_stream.render.image.base import ImageRenderer
+from media_stream.render.image.preview import PreviewRenderer
 
 
 def work(seed=1, width=320, height=200, prompt="a fox"):

@@ -75,7 +75,7 @@ def _job(index: int) -> Job:
 
 
 def test_sdxl_batches_render_while_the_previous_one_is_encoded(fresh_sdxl, tmp_path, monkeypatch):
-    from media_stream.render import sdxl_finish
+    from media_stream.render.image import sdxl_finish
     from media_stream.runtime.image_medium import ImageMedium
     from media_stream.storage.filesystem import FilesystemStore
 
@@ -104,7 +104,7 @@ def test_sdxl_batches_render_while_the_previous_one_is_encoded(fresh_sdxl, tmp_p
 
 
 def test_render_alone_still_returns_encoded_images(fresh_sdxl, monkeypatch):
-    from media_stream.render import sdxl_finish
+    from media_stream.render.image import sdxl_finish
 
     calls = []
     real_encode = sdxl_finish.encode_png

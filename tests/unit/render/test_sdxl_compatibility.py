@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from media_stream.domain.errors import ConfigurationError
-from media_stream.render.sdxl_fit import (
+from media_stream.render.image.sdxl_fit import (
     controlnet_misfits,
     image_encoder_misfit,
     ip_adapter_misfits,
@@ -39,7 +39,7 @@ def test_the_real_configs_sd15_controlnet_beside_sdxl_is_a_misfit():
 
 
 def test_an_sd15_controlnet_stops_the_agent_at_load_naming_the_sdxl_one(sdxl_settings, sd15_controlnet):
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     renderer = SdxlRenderer(sdxl_settings.model_copy(update={"controlnet_model": str(sd15_controlnet)}))
     with pytest.raises(ConfigurationError) as info:
@@ -52,7 +52,7 @@ def test_an_sd15_controlnet_stops_the_agent_at_load_naming_the_sdxl_one(sdxl_set
 
 
 def test_an_sd15_ip_adapter_stops_the_agent_at_load_naming_the_sdxl_one(sdxl_settings, sd15_ip_adapter):
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     settings = sdxl_settings.model_copy(
         update={"ip_adapter_model": str(sd15_ip_adapter), "ip_adapter_weight_name": "ip-adapter_sd15.safetensors", "controlnet_model": None}

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from media_stream.domain.scenes import CharacterReference
-from media_stream.render.character_regions import layout_bands, masks
+from media_stream.render.image.character_regions import layout_bands, masks
 from tests.unit.render.helpers import pixels, png, scene
 
 # Measured on this 2-core CPU, float32: a batch of 4 against the 4 images alone, straight from

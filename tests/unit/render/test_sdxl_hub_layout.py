@@ -16,7 +16,7 @@ import torch
 
 from media_stream.config import PROJECT_ROOT, SdxlSettings
 from media_stream.domain.errors import ConfigurationError
-from media_stream.render.sdxl_hub import variant_order
+from media_stream.render.image.sdxl_hub import variant_order
 from tests.tiny_models.hub_cache import BASE_REPO, CONTROLNET_REPO, IP_ADAPTER_REPO, repo_folder
 
 AGENT_LOAD = r"""
@@ -24,7 +24,7 @@ import io, json, logging
 from PIL import Image, ImageDraw
 from media_stream.config import Settings
 from media_stream.domain.scenes import CharacterReference, SceneWork
-from media_stream.render.registry import image_renderer
+from media_stream.render.image.registry import image_renderer
 
 records = []
 handler = logging.Handler()
@@ -100,7 +100,7 @@ def test_auto_prefers_the_fp16_files_on_cuda_and_the_full_files_on_cpu():
 
 
 def test_the_fp16_variant_loads_for_the_base_and_the_controlnet_when_asked(hub_home, caplog):
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     settings = SdxlSettings(cache_dir=hub_home / "hub", variant="fp16", device="cpu", ip_adapter_model=None)
     renderer = SdxlRenderer(settings)
@@ -114,7 +114,7 @@ def test_the_fp16_variant_loads_for_the_base_and_the_controlnet_when_asked(hub_h
 
 
 def test_a_model_absent_from_the_offline_cache_is_named_with_the_cache(hub_home):
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     settings = SdxlSettings(model="example-org/not-in-cache-sdxl", cache_dir=hub_home / "hub", device="cpu")
     with pytest.raises(ConfigurationError) as info:
@@ -125,7 +125,7 @@ def test_a_model_absent_from_the_offline_cache_is_named_with_the_cache(hub_home)
 
 
 def test_a_model_in_the_cache_that_cannot_load_does_not_claim_it_is_missing(hub_home_fp16_only):
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     # Full files only, and the cache holds only fp16 ones: the old message said "not found in the
     # local Hugging Face cache"; the repo is there, with other files.

@@ -12,7 +12,7 @@ import torch
 
 from media_stream.domain.requests import Character, Scene, StoryboardRequested, StyleConfig
 from media_stream.domain.scenes import CharacterReference, plan_scenes
-from media_stream.render.sdxl_prompts import _encode, window_count
+from media_stream.render.image.sdxl_prompts import _encode, window_count
 from tests.unit.render.helpers import pixels, png, scene
 
 LEA = Character("lea", "Lea", "a girl in a yellow raincoat")
@@ -70,7 +70,7 @@ def test_the_two_character_scene_is_past_77_tokens_and_its_tail_still_counts(sdx
 
 
 def test_long_and_short_prompts_are_separate_calls_and_a_batch_equals_each_alone(sdxl):
-    from media_stream.render.sdxl import BATCH_PIXEL_TOLERANCE
+    from media_stream.render.image.sdxl import BATCH_PIXEL_TOLERANCE
 
     _, long_a = two_character_scene()
     _, long_b = two_character_scene(fox=Character("fox", "the fox", "a small grey fox with a red scarf"))

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from media_stream.domain.errors import PermanentError, RenderCancelled
-from media_stream.render.base import RenderHooks
+from media_stream.render.image.base import RenderHooks
 from tests.unit.render.helpers import pixels, scene
 
 
@@ -101,7 +101,7 @@ def test_progress_is_throttled_but_the_last_step_always_reported():
 
 
 def test_preview_renderer_honours_cancel_before_each_image():
-    from media_stream.render.preview import PreviewRenderer
+    from media_stream.render.image.preview import PreviewRenderer
 
     done = []
     hooks = RenderHooks(on_progress=lambda d, t: done.append(d), is_cancelled=lambda: len(done) >= 1, min_interval_s=0)
@@ -111,7 +111,7 @@ def test_preview_renderer_honours_cancel_before_each_image():
 
 
 def test_without_ip_adapter_low_memory_mode_also_slices_attention(sdxl_settings, monkeypatch):
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     renderer = SdxlRenderer(sdxl_settings.model_copy(update={"ip_adapter_model": None}))
     renderer.load()
@@ -124,7 +124,7 @@ def test_without_ip_adapter_low_memory_mode_also_slices_attention(sdxl_settings,
 
 def test_attention_slicing_with_an_ip_adapter_is_refused_at_load(sdxl_settings):
     from media_stream.domain.errors import ConfigurationError
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     with pytest.raises(ConfigurationError, match="attention_slicing"):
         SdxlRenderer(sdxl_settings.model_copy(update={"attention_slicing": True})).load()

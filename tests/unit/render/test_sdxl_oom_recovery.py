@@ -39,7 +39,7 @@ class OomStandIn:
 
 @pytest.fixture
 def recovering_sdxl(sdxl_settings):
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     renderer = SdxlRenderer(sdxl_settings.model_copy(update={"oom_recovery_calls": 3, "ip_adapter_model": None}), max_batch_size=4)
     renderer.load()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from media_stream.render.sdxl import SdxlRenderer
+from media_stream.render.image.sdxl import SdxlRenderer
 from tests.unit.render.helpers import pixels, scene
 
 
@@ -55,7 +55,7 @@ def test_the_fast_profile_loads_a_distilled_lora_and_renders_in_fast_steps(sdxl_
         fast_lora_weight_name=tiny_sdxl.fast_lora_weight_name, fast_steps=2, fast_guidance=0.0,
     )  # fmt: skip
     steps = []
-    from media_stream.render.base import RenderHooks
+    from media_stream.render.image.base import RenderHooks
 
     (image,) = fast.render([scene(6, steps=30)], RenderHooks(on_progress=lambda done, total: steps.append(total), min_interval_s=0))
     assert set(steps) == {2}  # 2 steps, whatever the scene asked

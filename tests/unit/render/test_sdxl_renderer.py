@@ -12,13 +12,13 @@ from PIL import Image
 from media_stream.config import SdxlSettings, WorkerSettings
 from media_stream.domain.errors import ConfigurationError, PermanentError
 from media_stream.domain.scenes import CharacterReference
-from media_stream.render.base import ImageRenderer
+from media_stream.render.image.base import ImageRenderer
 from tests.unit.render.helpers import pixels, png, scene
 
 
 def test_it_is_an_image_renderer_built_by_the_registry(sdxl_settings):
-    from media_stream.render.registry import image_renderer
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.registry import image_renderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     renderer = image_renderer(WorkerSettings(image_backend="sdxl", sdxl=sdxl_settings, max_batch_size=3))
     assert isinstance(renderer, SdxlRenderer) and isinstance(renderer, ImageRenderer)
@@ -38,7 +38,7 @@ def test_same_seed_same_bytes_other_seed_other_image(sdxl):
 
 
 def test_width_height_and_steps_are_honoured(sdxl):
-    from media_stream.render.base import RenderHooks
+    from media_stream.render.image.base import RenderHooks
 
     seen = []
     hooks = RenderHooks(on_progress=lambda done, total: seen.append((done, total)), min_interval_s=0.0)
@@ -48,7 +48,7 @@ def test_width_height_and_steps_are_honoured(sdxl):
 
 
 def test_a_batch_is_one_call_and_equals_each_image_rendered_alone(sdxl):
-    from media_stream.render.sdxl import BATCH_PIXEL_TOLERANCE
+    from media_stream.render.image.sdxl import BATCH_PIXEL_TOLERANCE
 
     works = [scene(1), scene(2, "an owl at night"), scene(3, negative_prompt="red"), scene(4)]
     before = len(sdxl.pipeline_calls)
@@ -108,7 +108,7 @@ def test_ip_adapter_reference_changes_the_output(sdxl):
 
 
 def test_scenes_with_two_characters_batch_with_references(sdxl):
-    from media_stream.render.sdxl import BATCH_PIXEL_TOLERANCE
+    from media_stream.render.image.sdxl import BATCH_PIXEL_TOLERANCE
 
     lea = CharacterReference("lea", png(colour=(220, 30, 30)), seed=1)
     fox = CharacterReference("fox", png(colour=(230, 120, 10), draw=square), seed=2)
@@ -129,7 +129,7 @@ def test_control_image_that_is_not_an_image_is_permanent(sdxl):
 
 
 def test_missing_model_folder_is_a_configuration_error_naming_it(tmp_path):
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     missing = tmp_path / "no-such-sdxl"
     with pytest.raises(ConfigurationError, match="no-such-sdxl"):
@@ -137,7 +137,7 @@ def test_missing_model_folder_is_a_configuration_error_naming_it(tmp_path):
 
 
 def test_missing_controlnet_is_a_configuration_error_naming_it(sdxl_settings, tmp_path):
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     settings = sdxl_settings.model_copy(update={"controlnet_model": str(tmp_path / "no-controlnet")})
     with pytest.raises(ConfigurationError, match="no-controlnet"):
@@ -145,7 +145,7 @@ def test_missing_controlnet_is_a_configuration_error_naming_it(sdxl_settings, tm
 
 
 def test_hub_id_absent_from_the_offline_cache_is_a_configuration_error(tmp_path):
-    from media_stream.render.sdxl import SdxlRenderer
+    from media_stream.render.image.sdxl import SdxlRenderer
 
     settings = SdxlSettings(model="example-org/not-in-cache-sdxl", cache_dir=tmp_path, device="cpu")
     with pytest.raises(ConfigurationError, match="example-org/not-in-cache-sdxl") as info:

@@ -26,8 +26,8 @@ import numpy as np
 from media_stream.config import AudioSettings
 from media_stream.domain.audio_work import MusicWork
 from media_stream.domain.errors import ConfigurationError
-from media_stream.render.audio_base import RenderedAudio
-from media_stream.render.audio_dsp import crossfade_append, fit_length
+from media_stream.render.audio.base import RenderedAudio
+from media_stream.render.audio.dsp import crossfade_append, fit_length
 
 log = logging.getLogger(__name__)
 TOP_K = 250  # audiocraft's default sampling

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from media_stream.domain.ids import storage_key
 from media_stream.domain.scenes import SceneWork, derived_seed
 from media_stream.domain.styles import IMAGE_STYLES, image_style
-from media_stream.render.base import ImageRenderer
+from media_stream.render.image.base import ImageRenderer
 from media_stream.storage.base import ObjectStore
 
 PREVIEW_PROMPT = "a little fox and a girl in a yellow raincoat walking through a forest at dawn"

@@ -26,9 +26,9 @@ from media_stream.domain.audio_work import NarrationWork
 from media_stream.domain.errors import ConfigurationError
 from media_stream.domain.scenes import derived_seed
 from media_stream.domain.voices import XTTS_V2, Voice, VoiceRendition, coqui_spoken_by, renditions
-from media_stream.render.audio_base import RenderedAudio
-from media_stream.render.audio_dsp import join_with_pauses, pitch_shift, time_stretch, trim_silence
-from media_stream.render.xtts import XttsVoices, accept_transformers_cache
+from media_stream.render.audio.base import RenderedAudio
+from media_stream.render.audio.dsp import join_with_pauses, pitch_shift, time_stretch, trim_silence
+from media_stream.render.audio.xtts import XttsVoices, accept_transformers_cache
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ class CoquiRenderer:
 
     def _xtts_chunks(self, model: _Model, work: NarrationWork, speaker: str | None, language: str | None, cloning: bool) -> list[np.ndarray]:
         """Each chunk through ``Xtts.inference`` with one voice's latents: the clip's (computed
-        once per clip, see render/xtts.py) or the studio speaker's."""
+        once per clip, see render/audio/xtts.py) or the studio speaker's."""
         voices = model.voices
         assert voices is not None and language is not None
         if cloning:

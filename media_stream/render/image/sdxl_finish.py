@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from media_stream.domain.scenes import SceneWork
-from media_stream.render.base import RenderedImage
-from media_stream.render.character_regions import Region, crop
+from media_stream.render.image.base import RenderedImage
+from media_stream.render.image.character_regions import Region, crop
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class PendingImage:
 def character_scores(embedder: Any, image: Any, work: SceneWork, regions: tuple[Region, ...]) -> dict[str, float]:
     """characterId -> cosine between the character's region of the image and its reference
     (the whole image when the scene has one character); {} when the scene has no references."""
-    from media_stream.render.consistency import cosine
+    from media_stream.render.image.consistency import cosine
 
     references = work.references
     if not references:

@@ -89,7 +89,7 @@ def load_embedder(settings: Any, device: str) -> ImageEmbedder | None:
     if not settings.enabled(settings.consistency_model):
         return None
     from media_stream.domain.errors import ConfigurationError
-    from media_stream.render.sdxl_loading import is_local_reference
+    from media_stream.render.image.sdxl_loading import is_local_reference
 
     model = settings.consistency_model.strip()
     embedder = ImageEncoderEmbedder(
@@ -133,7 +133,7 @@ class ImageEncoderEmbedder:
             return
         from transformers import AutoConfig, AutoImageProcessor, AutoModel, CLIPImageProcessor, CLIPVisionModelWithProjection
 
-        from media_stream.render.sdxl_hub import hub_offline, load_or_explain, resolve_reference
+        from media_stream.render.image.sdxl_hub import hub_offline, load_or_explain, resolve_reference
 
         what = "consistency model (sdxl.consistency_model)"
         offline = hub_offline() if self.local_files_only is None else self.local_files_only

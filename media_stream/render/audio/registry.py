@@ -8,17 +8,17 @@ from dataclasses import dataclass, field
 
 from media_stream.config import AudioSettings
 from media_stream.domain.errors import ConfigurationError
-from media_stream.render.audio_base import MusicRenderer, RenderedAudio, SpeechRenderer
+from media_stream.render.audio.base import MusicRenderer, RenderedAudio, SpeechRenderer
 
 
 def speech_renderer(settings: AudioSettings) -> SpeechRenderer:
     if settings.speech_backend == "espeak":
-        from media_stream.render.espeak import EspeakRenderer
+        from media_stream.render.audio.espeak import EspeakRenderer
 
         return EspeakRenderer(max_batch_size=settings.max_batch_size)
     if settings.speech_backend == "coqui":
         try:
-            from media_stream.render.coqui import CoquiRenderer  # imports torch lazily at load()
+            from media_stream.render.audio.coqui import CoquiRenderer  # imports torch lazily at load()
         except ImportError as exc:
             raise ConfigurationError(f"speech backend 'coqui' needs the audio-models extra (uv sync --extra audio-models): {exc}") from exc
         return CoquiRenderer(settings)
@@ -27,11 +27,11 @@ def speech_renderer(settings: AudioSettings) -> SpeechRenderer:
 
 def music_renderer(settings: AudioSettings) -> MusicRenderer:
     if settings.music_backend == "procedural":
-        from media_stream.render.procedural_music import ProceduralMusicRenderer
+        from media_stream.render.audio.procedural_music import ProceduralMusicRenderer
 
         return ProceduralMusicRenderer()
     if settings.music_backend == "musicgen":
-        from media_stream.render.musicgen import MusicgenRenderer  # imports torch lazily at load()
+        from media_stream.render.audio.musicgen import MusicgenRenderer  # imports torch lazily at load()
 
         return MusicgenRenderer(settings)
     raise ConfigurationError(f"unknown music backend {settings.music_backend!r} (allowed: procedural, musicgen)")
@@ -56,7 +56,7 @@ class EncodedAudio:
 def finish_audio(rendered: RenderedAudio, settings: AudioSettings, kind: str) -> EncodedAudio:
     """Loudness-normalise (narration or music target), limit, and encode ``rendered`` in the
     configured format. ``kind``: "narration" or "music"."""
-    from media_stream.render.audio_encoding import content_type, decode, encode, normalise_loudness
+    from media_stream.render.audio.encoding import content_type, decode, encode, normalise_loudness
 
     if rendered.samples is None:  # already encoded by its backend: pass through
         assert rendered.data is not None and rendered.format is not None

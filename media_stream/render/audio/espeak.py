@@ -20,8 +20,8 @@ import numpy as np
 
 from media_stream.domain.audio_work import NarrationWork
 from media_stream.domain.errors import ConfigurationError, PermanentError
-from media_stream.render.audio_base import RenderedAudio
-from media_stream.render.audio_dsp import join_with_pauses, pitch_shift, time_stretch, trim_silence
+from media_stream.render.audio.base import RenderedAudio
+from media_stream.render.audio.dsp import join_with_pauses, pitch_shift, time_stretch, trim_silence
 
 log = logging.getLogger(__name__)
 

@@ -52,9 +52,9 @@ def best_threshold(scores: Sequence[float], same: Sequence[bool]) -> Calibration
 def score_pairs(embedder: Any, labels: Path) -> tuple[list[float], list[bool]]:
     from PIL import Image
 
-    from media_stream.render.character_regions import Region, crop, crop_to_subject
-    from media_stream.render.consistency import cosine
-    from media_stream.render.sdxl_finish import encode_png
+    from media_stream.render.image.character_regions import Region, crop, crop_to_subject
+    from media_stream.render.image.consistency import cosine
+    from media_stream.render.image.sdxl_finish import encode_png
 
     scores, same = [], []
     for number, line in enumerate(labels.read_text().splitlines(), start=1):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from PIL import Image
 
 from media_stream.domain.scenes import SceneWork
-from media_stream.render.base import RenderedImage
+from media_stream.render.image.base import RenderedImage
 
 MODEL_ID = "null (benchmark renderer: no image work)"
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from media_stream.domain.audio_work import MusicWork
-from media_stream.render.audio_base import RenderedAudio
+from media_stream.render.audio.base import RenderedAudio
 
 SAMPLE_RATE = 32_000
 PEAK = 10 ** (-1.0 / 20)

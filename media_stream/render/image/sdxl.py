@@ -43,19 +43,19 @@ from typing import Any, Sequence
 import torch
 
 # (issue 16: characters per region, deferred finishing, the fast profile)
-from media_stream.render.canny import decode_control_image  # noqa: I001 - kept apart from the lines below
-from media_stream.render.character_regions import Region, layout_bands, masks
-from media_stream.render.sdxl_finish import PendingImage
-from media_stream.render.sdxl_loading import FAST_ADAPTER
+from media_stream.render.image.canny import decode_control_image  # noqa: I001 - kept apart from the lines below
+from media_stream.render.image.character_regions import Region, layout_bands, masks
+from media_stream.render.image.sdxl_finish import PendingImage
+from media_stream.render.image.sdxl_loading import FAST_ADAPTER
 
 from media_stream.config import SdxlSettings
 from media_stream.domain.errors import PermanentError, RenderCancelled
 from media_stream.domain.scenes import SceneWork
 from media_stream.domain.styles import image_style
-from media_stream.render.base import RenderedImage, RenderHooks
-from media_stream.render.canny import canny_control_image
-from media_stream.render.sdxl_loading import LoadedPipelines, disable_low_memory, enable_low_memory, load_pipelines
-from media_stream.render.sdxl_prompts import encode_long_prompts, omitted_text, window_count
+from media_stream.render.image.base import RenderedImage, RenderHooks
+from media_stream.render.image.canny import canny_control_image
+from media_stream.render.image.sdxl_loading import LoadedPipelines, disable_low_memory, enable_low_memory, load_pipelines
+from media_stream.render.image.sdxl_prompts import encode_long_prompts, omitted_text, window_count
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class SdxlRenderer:
         self._loaded = load_pipelines(self.settings)
         for pipe in self._loaded.pipelines:
             per_item_ip_embeds(pipe)
-        from media_stream.render.consistency import load_embedder
+        from media_stream.render.image.consistency import load_embedder
 
         self._embedder = load_embedder(self.settings, str(self._loaded.device))
         if self.settings.torch_compile and self.settings.compile_warmup:
@@ -104,7 +104,7 @@ class SdxlRenderer:
         """One render per batch bucket at 1024x1024 with guidance, without a reference and (with an
         IP-Adapter) with one, so compilation happens at load. Other sizes and several characters
         (masks) still compile on first use."""
-        from media_stream.render.sdxl_finish import encode_png
+        from media_stream.render.image.sdxl_finish import encode_png
         from PIL import Image
 
         from media_stream.domain.scenes import CharacterReference

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from media_stream.domain.scenes import SceneWork
 from media_stream.domain.errors import RenderCancelled
-from media_stream.render.base import RenderedImage, RenderHooks
+from media_stream.render.image.base import RenderedImage, RenderHooks
 
 MODEL_ID = "preview/embedded-v1 (not a diffusion model)"
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from media_stream.domain.errors import RenderCancelled
 from media_stream.domain.scenes import SceneWork
-from media_stream.render.base import RenderedImage, RenderHooks
+from media_stream.render.image.base import RenderedImage, RenderHooks
 
 MODEL_ID = "hold/stand-in (no model: a fixed hold per batch)"
 CANCEL_POLL_S = 0.05

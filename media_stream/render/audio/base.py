@@ -1,7 +1,7 @@
 """The narrow audio renderer interfaces: one Protocol for speech, one for music.
 
 Renderers return raw mono float32 samples in [-1, 1] at their own sample rate;
-``render/audio_encoding.py`` normalises loudness, limits peaks and encodes (WAV, MP3).
+``render/audio/encoding.py`` normalises loudness, limits peaks and encodes (WAV, MP3).
 """
 
 from __future__ import annotations

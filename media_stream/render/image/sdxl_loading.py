@@ -6,7 +6,7 @@ cache in the Hub's layout (``sdxl_hub``); with ``HF_HUB_OFFLINE=1`` nothing is d
 (``sdxl.variant="auto"``), falling back to the full files, and the log says which loaded. A
 ControlNet or IP-Adapter that does not fit the base is refused before its weights load
 (``sdxl_fit``). Any of this is a ``ConfigurationError`` naming the model, raised at ``load()``
-(agent startup). torch and diffusers are imported here and in ``render/sdxl.py`` only.
+(agent startup). torch and diffusers are imported here and in ``render/image/sdxl.py`` only.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ import torch
 from media_stream.config import SdxlSettings
 from media_stream.domain.errors import ConfigurationError
 from media_stream.domain.styles import IMAGE_STYLES
-from media_stream.render.sdxl_fit import (
+from media_stream.render.image.sdxl_fit import (
     check_controlnet_fits,
     check_ip_adapter_fits,
     image_encoder_misfit,
     state_dict_shapes,
 )
-from media_stream.render.sdxl_hub import (
+from media_stream.render.image.sdxl_hub import (
     hub_offline,
     is_local_reference,
     load_or_explain,

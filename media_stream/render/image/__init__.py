@@ -1,0 +1,1 @@
+"""Image renderers: one Protocol (base.py), a registry, one module per backend."""
