@@ -65,7 +65,7 @@ class PartitionHandover:
         ends = end_offsets(self.settings, self.bootstrap, wanted + inputs)
         read = read_to_end(self.settings, self.bootstrap, wanted, timeout_s=self._restore_timeout_s(), until={tp: ends[tp][1] for tp in wanted})
         counts = restore_tables(self.tables, numbers, lambda topic, p: read[(topic, p)])
-        committed = self._committed(inputs)
+        committed = self._committed_positions(inputs)
         for tp in inputs:
             if committed is None:
                 break  # unknown: each partition's position joins the transactions from its first commit
@@ -80,7 +80,7 @@ class PartitionHandover:
         if self.paused:
             self.consumer.pause(partitions)
 
-    def _committed(self, inputs: list[tuple[str, int]]) -> dict[tuple[str, int], int | None] | None:
+    def _committed_positions(self, inputs: list[tuple[str, int]]) -> dict[tuple[str, int], int | None] | None:
         """The group's committed positions of ``inputs``, asked up to three times: in a rebalance
         storm the coordinator may not answer in time, and an error raised here would leave the
         rebalance callback and kill the agent's poll. None when it never answered."""
