@@ -86,6 +86,10 @@ class TransactionalProducer:
     def needs_renewal(self) -> bool:
         return self._broken
 
+    def mark_for_renewal(self) -> None:
+        """The next transaction renews the producer first (a stuck call was abandoned)."""
+        self._broken = True
+
     def renew(self) -> None:
         """A fresh producer with the same transactional.id: ``init_transactions`` bumps the epoch,
         which fences the old instance and aborts whatever transaction it left open."""
@@ -138,7 +142,8 @@ class TransactionalProducer:
         ``consumed`` commits past those messages; ``offsets`` gives positions (next offset to
         read) per (topic, partition) directly.
         """
-        self._producer.begin_transaction()
+        producer = self._producer  # this transaction's, even if renew() replaces it meanwhile
+        producer.begin_transaction()
         try:
             yield
             positions = _next_offsets(consumed) + [TopicPartition(t, p, o) for (t, p), o in (offsets or {}).items()]
@@ -146,17 +151,19 @@ class TransactionalProducer:
                 # The records reach the broker before the generation check: a transaction that
                 # passes it has its records in the log before a new generation (and a new owner's
                 # restore, which reads to the high watermark) exists.
-                if self._producer.flush(30):
+                if producer.flush(30):
                     raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "records not delivered within 30s"))
-                self._producer.send_offsets_to_transaction(positions, group_metadata, 30)
-            self._producer.commit_transaction(60)
+                producer.send_offsets_to_transaction(positions, group_metadata, 30)
+            producer.commit_transaction(60)
         except BaseException:
-            self._abort()
+            self._abort(producer)
             raise
 
-    def _abort(self) -> None:
+    def _abort(self, producer: Producer) -> None:
+        if producer is not self._producer:
+            return  # renewed meanwhile: the new one's init_transactions fenced and aborted it
         try:
-            self._producer.abort_transaction(30)
+            producer.abort_transaction(30)
         except KafkaException as exc:
             error = exc.args[0] if exc.args else None
             # not abortable (fatal, or no transaction state to abort): the next try starts afresh

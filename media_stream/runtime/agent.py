@@ -130,7 +130,8 @@ class Agent(PartitionHandover):
         if index:
             assert self.shard_producer is not None
             self.producers.append(self.shard_producer(index))
-        return TransactionCommitter(self.producers[index], on_commit=self._committed, on_abort=lambda: self.metrics.transaction(committed=False))
+        stuck_after_s = self.settings.worker.transaction_timeout_ms / 1000 + 5.0  # past it, the broker aborts the transaction anyway
+        return TransactionCommitter(self.producers[index], on_commit=self._committed, on_abort=lambda: self.metrics.transaction(committed=False), stuck_after_s=stuck_after_s)
 
     # ---- the loop -------------------------------------------------------------------------
 
@@ -247,10 +248,15 @@ class Agent(PartitionHandover):
             self.consumer.poll(0)  # stay in the group while the last render finishes
         self._finish_heads()
         self._commit()
-        try:
-            self.committer.flush(max(self._time_left() - 1.0, 0.5), self.consumer.member_metadata)
-        except TimeoutError as exc:
-            log.warning("shutdown: %s; what is not committed is the next owner's to redo", exc)
+        while True:  # polling meanwhile: a committer waiting for the group (a rejoin) gets it
+            try:
+                self.committer.flush(min(0.2, max(self._time_left() - 1.0, 0.05)), self.consumer.member_metadata)
+                return
+            except TimeoutError as exc:
+                if self._time_left() <= 1.0:
+                    log.warning("shutdown: %s; what is not committed is the next owner's to redo", exc)
+                    return
+            self.consumer.poll(0)
 
     # ---- requests in ------------------------------------------------------------------------
 

@@ -50,8 +50,14 @@ class TransactionCommitter:
         producer: TransactionalProducer,
         on_commit: Callable[[int, int], None] | None = None,
         on_abort: Callable[[], None] | None = None,
+        stuck_after_s: float | None = None,
     ) -> None:
         self.producer = producer
+        # A try running longer than this is abandoned (librdkafka's send_offsets_to_transaction
+        # can ignore its timeout after a coordinator moved: librdkafka issues 5456, 5511): a fresh
+        # thread renews the producer, which fences the stuck one, and tries the batch again.
+        self.stuck_after_s = stuck_after_s
+        self.abandoned = 0
         self.on_commit = on_commit  # (messages, offsets) per transaction, for counters
         self.on_abort = on_abort  # a transaction failed (aborted or fenced): for counters
         self.failures = 0  # transactions aborted so far (each retried)
@@ -65,8 +71,29 @@ class TransactionCommitter:
         self._stale = False  # a try failed since the loop last handed over metadata
         self._busy = False
         self._closed = False
-        self._thread = threading.Thread(target=self._loop, name="committer", daemon=True)
-        self._thread.start()
+        self._generation = 0
+        self._try_started: float | None = None
+        self._thread = self._start_thread()
+
+    def _start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self._loop, args=(self._generation,), name=f"committer-{self._generation}", daemon=True)
+        thread.start()
+        return thread
+
+    def _abandon_if_stuck(self) -> None:
+        """Under the lock, from the loop's calls: give up a try that has run too long."""
+        if self.stuck_after_s is None or self._try_started is None or time.monotonic() - self._try_started < self.stuck_after_s:
+            return
+        log.error("a transaction has been committing for %.0fs (past %.0fs): abandoning it; a renewed producer tries again", time.monotonic() - self._try_started, self.stuck_after_s)
+        self.abandoned += 1
+        self._generation += 1
+        self._messages = (self._retry or []) + self._messages
+        self._retry = None
+        self._try_started = None
+        self._busy = False
+        self._dirty = True
+        self.producer.mark_for_renewal()
+        self._thread = self._start_thread()
 
     @property
     def stale(self) -> bool:
@@ -78,6 +105,7 @@ class TransactionCommitter:
         with self._lock:
             self._metadata = group_metadata
             self._stale = False
+            self._abandon_if_stuck()
             self._lock.notify_all()
 
     def submit(self, messages: Sequence[Tagged], positions: Offsets, group_metadata: Any) -> None:
@@ -93,6 +121,7 @@ class TransactionCommitter:
                     self._dirty = True
             if messages:
                 self._dirty = True
+            self._abandon_if_stuck()
             self._lock.notify_all()
 
     def discard(self, partitions: Iterable[TopicPartitionKey]) -> int:
@@ -131,6 +160,7 @@ class TransactionCommitter:
                     self._metadata, self._stale = metadata, False
                     self._lock.notify_all()
                 self._lock.wait(min(left, 0.05))
+                self._abandon_if_stuck()
 
     def check(self) -> None:
         """Kept for the loop's turn: the committer has no error to hand back (it retries)."""
@@ -141,11 +171,13 @@ class TransactionCommitter:
             self._lock.notify_all()
         self._thread.join(timeout=timeout_s)
 
-    def _loop(self) -> None:
+    def _loop(self, generation: int) -> None:
         consecutive = 0
         while True:
             with self._lock:
-                self._lock.wait_for(lambda: self._closed or self._dirty)
+                self._lock.wait_for(lambda: self._closed or self._dirty or generation != self._generation)
+                if generation != self._generation:
+                    return  # abandoned
                 if not self._dirty:
                     return  # closed and nothing left
                 if consecutive and self._closed:
@@ -156,8 +188,12 @@ class TransactionCommitter:
                 batch = self._retry
                 positions = dict(self._positions)
                 metadata = self._metadata
-            committed = self._try(batch, positions, metadata, consecutive)
+                self._try_started = time.monotonic()
+            committed = self._try(batch, positions, metadata, consecutive, generation)
             with self._lock:
+                if generation != self._generation:
+                    return  # abandoned while it tried: its batch was handed to the next thread
+                self._try_started = None
                 if committed:
                     consecutive = 0
                     self._retry = None
@@ -169,11 +205,11 @@ class TransactionCommitter:
                     self._stale = True
                     # back off, waking early when the loop hands over fresh metadata
                     backoff = min(FIRST_BACKOFF_S * 2 ** (consecutive - 1), MAX_BACKOFF_S)
-                    self._lock.wait_for(lambda: self._closed or not self._stale, backoff)
+                    self._lock.wait_for(lambda: self._closed or not self._stale or generation != self._generation, backoff)
                 self._busy = False
                 self._lock.notify_all()
 
-    def _try(self, batch: list[Tagged], positions: dict[TopicPartitionKey, int], metadata: Any, consecutive: int) -> bool:
+    def _try(self, batch: list[Tagged], positions: dict[TopicPartitionKey, int], metadata: Any, consecutive: int, generation: int = 0) -> bool:
         if batch and not positions:
             # nothing owned to fence the transaction with: these messages belong to no one here
             log.warning("dropping %d messages: none of their partitions is owned any more", len(batch))
@@ -189,6 +225,8 @@ class TransactionCommitter:
                 raise TransactionFailed("not a member of a group generation now (left, lost or rejoining)", code="NOT_A_MEMBER")
             self.producer.commit((m for _, m in batch), positions, metadata)
         except TransactionFailed as exc:
+            if generation != self._generation:
+                return False  # abandoned: the next thread has the batch and a renewed producer
             self._failed(exc, batch, positions, consecutive)
             if exc.fatal:
                 try:

@@ -38,7 +38,11 @@ def test_a_producer_fenced_by_the_transaction_timeout_is_renewed_and_the_batch_c
         if stalled[0]:  # the first transaction stalls past its timeout: the broker aborts it and bumps the epoch
             stalled[0] = False
             producer._producer.flush(10)
-            time.sleep(6)
+            watcher = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": f"watch-{uuid.uuid4().hex[:6]}", "isolation.level": "read_committed"})
+            deadline = time.monotonic() + 60  # the coordinator's timeout sweep runs every 10 s by default
+            while watcher.get_watermark_offsets(TopicPartition(out, 0), timeout=10)[1] < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)  # until the abort marker is written (last stable offset past record and marker)
+            watcher.close()
 
     producer.send = stalling_send  # type: ignore[method-assign]
     committer = TransactionCommitter(producer)

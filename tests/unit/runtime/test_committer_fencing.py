@@ -116,3 +116,29 @@ def test_not_a_member_means_no_commit_until_the_group_says_so() -> None:
     committer.flush(5)
     committer.close()
     assert producer.commits == [(["a"], {P0: 1}, "generation-3")]
+
+
+def test_a_try_stuck_past_its_limit_is_abandoned_and_the_batch_committed_by_a_renewed_producer() -> None:
+    """librdkafka's send_offsets_to_transaction can ignore its timeout (issues 5456, 5511)."""
+    release = threading.Event()
+
+    class StuckOnce(FakeProducer):
+        def mark_for_renewal(self) -> None:
+            self.needs_renewal = True
+
+        def commit(self, messages: Any, offsets: Any, group_metadata: Any) -> None:
+            if not self.attempts:
+                self.attempts.append(([m.key.decode() for m in messages], dict(offsets), group_metadata))
+                release.wait(10)  # the stuck call
+                raise TransactionFailed("fenced by the renewed producer", fatal=True, code="_FENCED")
+            super().commit(messages, offsets, group_metadata)
+
+    producer = StuckOnce()
+    committer = TransactionCommitter(producer, stuck_after_s=0.3)  # type: ignore[arg-type]
+    committer.submit([(P0, _message("a"))], {P0: 1}, "g")
+    time.sleep(0.5)
+    committer.flush(5, lambda: "g")  # the loop's next call sees the try is stuck
+    release.set()
+    committer.close()
+    assert committer.abandoned == 1 and producer.renewed == 1
+    assert producer.commits == [(["a"], {P0: 1}, "g")]
