@@ -74,7 +74,7 @@ def test_metrics_after_a_storyboard(settings: Settings, routes: AgentRoutes, kaf
     lag = {dict(labels)["partition"]: v for (name, labels), v in got.items() if name == "media_stream_consumer_lag"}
     assert set(lag) <= {"0", "1", "2"} and lag and all(v >= 0 for v in lag.values())
     # gauges are sampled once per sample interval: the one taken after the job ended reads 0
-    wait_for(lambda: scrape(server.port).get(("media_stream_requests_in_flight", ())) == 0, 10, "requests still in flight")
+    wait_for("requests still in flight", lambda: scrape(server.port).get(("media_stream_requests_in_flight", ())) == 0, 10)
     assert ("media_stream_dead_letters_total", (("stage", "decode"),)) not in got or got[("media_stream_dead_letters_total", (("stage", "decode"),))] == 0
     assert got[("media_stream_agent_info", (("backend", "preview"), ("medium", "image")))] == 1
 
